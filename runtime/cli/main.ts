@@ -1,0 +1,51 @@
+/**
+ * The `tributary` command line. Each command group lives in `commands/<group>.ts` and exports
+ * `register(program)`; this file only wires them and turns errors into one line and an exit code.
+ *
+ * Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error, 3 infrastructure
+ * unavailable (stack not running, broker/registry unreachable).
+ */
+import { Command, CommanderError } from 'commander';
+import { TributaryError } from '../errors';
+import { register as registerDev } from './commands/dev';
+import { register as registerTopology } from './commands/topology';
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNAVAILABLE: 3 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command('tributary')
+    .description('Event-streaming backbone for distributors: domain events on Kafka, available-to-promise, ERP/CRM commands')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerDev(program);
+  registerTopology(program);
+  return program;
+}
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof TributaryError) {
+    if (error.code === 'TRB_USAGE' || error.code === 'TRB_CONFIG' || error.code === 'TRB_TOPOLOGY_INVALID') return EXIT.USAGE;
+    if (error.retriable || error.code === 'TRB_STACK_NOT_RUNNING') return EXIT.UNAVAILABLE;
+    return EXIT.FAILED;
+  }
+  return EXIT.FAILED;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed help or the usage error.
+      process.exitCode = error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof TributaryError ? `${error.code}: ` : '';
+    process.stderr.write(`tributary: ${code}${message}\n`);
+    if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = exitCodeFor(error);
+  }
+}

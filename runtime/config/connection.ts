@@ -1,0 +1,71 @@
+/**
+ * Where Kafka, the schema registry and Redis are. Each comes from its env var when set
+ * (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL), else from the local stack recorded under
+ * TRIBUTARY_HOME by `tributary dev up`; with neither, a one-line error says what to do.
+ */
+import { ConfigError, TributaryError } from '../errors';
+import { readStackRecord, tributaryHome, type StackRecord } from './home';
+
+export interface Connection {
+  brokers: string[];
+  registryUrl: string;
+  redisUrl: string;
+  /** Where each address came from, for `dev status` and error messages. */
+  origin: { kafka: 'env' | 'stack'; registry: 'env' | 'stack'; redis: 'env' | 'stack' };
+}
+
+const BROKER = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
+
+export function parseBrokers(value: string): string[] {
+  const brokers = value
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS is empty: set it to host:port[,host:port]');
+  for (const broker of brokers) {
+    if (!BROKER.test(broker)) {
+      throw new ConfigError(`KAFKA_BROKERS has "${broker}", which is not host:port: set it to host:port[,host:port]`);
+    }
+  }
+  return brokers;
+}
+
+function parseUrl(name: string, value: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name}="${value}" is not a URL: set it to e.g. ${protocols[0]}//localhost:port`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name}="${value}" must use ${protocols.join(' or ')}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+export function resolveConnection(env: NodeJS.ProcessEnv = process.env): Connection {
+  const needStack = !env.KAFKA_BROKERS || !env.SCHEMA_REGISTRY_URL || !env.REDIS_URL;
+  let stack: StackRecord | undefined;
+  if (needStack) {
+    stack = readStackRecord(tributaryHome(env));
+    if (!stack) {
+      const missing = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REDIS_URL'].filter((n) => !env[n]);
+      throw new TributaryError(
+        'TRB_STACK_NOT_RUNNING',
+        `no local stack under ${tributaryHome(env)} and ${missing.join(', ')} not set: run \`tributary dev up\` or set them`,
+      );
+    }
+  }
+  return {
+    brokers: env.KAFKA_BROKERS ? parseBrokers(env.KAFKA_BROKERS) : stack!.kafka.brokers,
+    registryUrl: env.SCHEMA_REGISTRY_URL
+      ? parseUrl('SCHEMA_REGISTRY_URL', env.SCHEMA_REGISTRY_URL, ['http:', 'https:'])
+      : stack!.registry.url,
+    redisUrl: env.REDIS_URL ? parseUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : stack!.redis.url,
+    origin: {
+      kafka: env.KAFKA_BROKERS ? 'env' : 'stack',
+      registry: env.SCHEMA_REGISTRY_URL ? 'env' : 'stack',
+      redis: env.REDIS_URL ? 'env' : 'stack',
+    },
+  };
+}

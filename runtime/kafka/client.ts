@@ -1,0 +1,63 @@
+/**
+ * One way to build a kafkajs client: brokers from the resolved connection, security from env
+ * (SPEC §11: SASL/SCRAM-SHA-512 over TLS, mTLS, PLAIN only with TLS), kafkajs logs into pino.
+ */
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { ConfigError } from '../errors';
+import { log } from '../log';
+
+export function securityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const read = (name: string) => {
+    const file = env[name];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError(`${name}=${file} cannot be read: point it at a PEM file`);
+    }
+  };
+  const ca = read('KAFKA_SSL_CA');
+  const cert = read('KAFKA_SSL_CERT');
+  const key = read('KAFKA_SSL_KEY');
+  const tls = env.KAFKA_SSL === 'true' || Boolean(ca || cert);
+  const ssl = tls ? { rejectUnauthorized: env.KAFKA_SSL_REJECT_UNAUTHORIZED !== 'false', ca, cert, key } : undefined;
+
+  const mechanism = env.KAFKA_SASL_MECHANISM?.toLowerCase();
+  if (!mechanism) return { ssl };
+  const username = env.KAFKA_SASL_USERNAME;
+  const password = env.KAFKA_SASL_PASSWORD;
+  if (!username || !password) {
+    throw new ConfigError('KAFKA_SASL_MECHANISM is set: set KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD too');
+  }
+  if (mechanism === 'plain' && !tls) {
+    throw new ConfigError('KAFKA_SASL_MECHANISM=plain sends the password in clear: set KAFKA_SSL=true as well');
+  }
+  if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism)) {
+    throw new ConfigError(`KAFKA_SASL_MECHANISM=${mechanism} is not supported: use scram-sha-512, scram-sha-256 or plain`);
+  }
+  return { ssl, sasl: { mechanism, username, password } as SASLOptions };
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(brokers: string[], clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+  const kafkaLog = log.child({ component: 'kafkajs', clientId });
+  return new Kafka({
+    clientId,
+    brokers,
+    ...securityFromEnv(),
+    // kafkajs INFO is chatty (every join/leave); keep warnings and errors unless LOG_LEVEL=debug.
+    logLevel: process.env.LOG_LEVEL === 'debug' ? logLevel.DEBUG : logLevel.WARN,
+    logCreator: () => ({ level, log: entry }) => {
+      const { message, ...rest } = entry.log;
+      kafkaLog[LEVELS[level] ?? 'info']({ ...rest, namespace: entry.namespace }, message);
+    },
+    ...overrides,
+  });
+}
