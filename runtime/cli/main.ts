@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { TributaryError } from '../errors';
 import { register as registerDev } from './commands/dev';
+import { register as registerRegistry } from './commands/registry';
 import { register as registerTopology } from './commands/topology';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNAVAILABLE: 3 } as const;
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDev(program);
   registerTopology(program);
+  registerRegistry(program);
   return program;
 }
 
