@@ -1,0 +1,26 @@
+/**
+ * The distributor simulator (SPEC §9 `simulate`): reproducible, realistic traffic from the CRM,
+ * ecommerce, EDI, ERP and WMS as natural-JSON event values with their keys.
+ *
+ *   simulate(options)            lazy Iterable<SimEvent>; each iteration replays the same run
+ *   simulateToDir(options, dir)  <dir>/<topic>.ndjson, one value per line; same seed → same bytes
+ *
+ * Nothing here reads the wall clock or Math.random: time is simulated from `startAt` and every
+ * draw, ids included, comes from the seed. It does not publish; the publisher SDK does that.
+ */
+import { SimulationRun } from './scenario';
+import type { SimEvent } from './events';
+import { resolveOptions, type SimulateOptions } from './options';
+
+export { SimulationRun, type SimulationState } from './scenario';
+export { resolveOptions, DEFAULT_START_AT, type SimulateOptions, type ResolvedOptions } from './options';
+export { SOURCE_TOPICS, keyOf, stockKey, type SimEvent, type SourceTopic, type EventValue, type EventValues } from './events';
+export { simulateToDir, type SimulationSummary } from './ndjson-out';
+
+export function simulate(options: SimulateOptions = {}): Iterable<SimEvent> {
+  // Options are checked now, so a bad option fails at the call, not at the first iteration.
+  resolveOptions(options);
+  return {
+    [Symbol.iterator]: () => new SimulationRun(options).events(),
+  };
+}
