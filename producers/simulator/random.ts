@@ -9,6 +9,7 @@
 export type Seed = number | string;
 
 const TWO_POW_32 = 4294967296;
+const CODE_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 function hashSeed(text: string): number {
   // FNV-1a, 32 bits.
@@ -18,6 +19,18 @@ function hashSeed(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+const BYTE_HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** Eight lowercase hex digits of an unsigned 32-bit value (a table: toString(16) is hot here). */
+function hex(n: number): string {
+  return (
+    (BYTE_HEX[n >>> 24] as string) +
+    (BYTE_HEX[(n >>> 16) & 0xff] as string) +
+    (BYTE_HEX[(n >>> 8) & 0xff] as string) +
+    (BYTE_HEX[n & 0xff] as string)
+  );
 }
 
 function rotl(x: number, k: number): number {
@@ -126,7 +139,6 @@ export class Random {
 
   /** A version-4-shaped UUID made of this stream's bits: unique in practice, reproducible by seed. */
   uuid(): string {
-    const hex = (n: number) => n.toString(16).padStart(8, '0');
     const a = hex(this.uint32());
     const b = hex(((this.uint32() & 0xffff0fff) | 0x00004000) >>> 0);
     const c = hex(((this.uint32() & 0x3fffffff) | 0x80000000) >>> 0);
@@ -136,9 +148,8 @@ export class Random {
 
   /** `length` characters of [0-9A-Z]. */
   code(length: number): string {
-    const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
     let out = '';
-    for (let i = 0; i < length; i++) out += alphabet[this.uint32() % 36];
+    for (let i = 0; i < length; i++) out += CODE_ALPHABET[this.uint32() % 36];
     return out;
   }
 
