@@ -4,6 +4,7 @@
  *
  *   simulate(options)            lazy Iterable<SimEvent>; each iteration replays the same run
  *   simulateToDir(options, dir)  <dir>/<topic>.ndjson, one value per line; same seed → same bytes
+ *   paced(events, rate)          wall-clock pacing for `--rate`; simulated timestamps untouched
  *
  * Nothing here reads the wall clock or Math.random: time is simulated from `startAt` and every
  * draw, ids included, comes from the seed. It does not publish; the publisher SDK does that.
@@ -16,6 +17,7 @@ export { SimulationRun, type SimulationState } from './scenario';
 export { resolveOptions, DEFAULT_START_AT, type SimulateOptions, type ResolvedOptions } from './options';
 export { SOURCE_TOPICS, keyOf, stockKey, type SimEvent, type SourceTopic, type EventValue, type EventValues } from './events';
 export { simulateToDir, type SimulationSummary } from './ndjson-out';
+export { paced } from './pace';
 
 export function simulate(options: SimulateOptions = {}): Iterable<SimEvent> {
   // Options are checked now, so a bad option fails at the call, not at the first iteration.
