@@ -54,9 +54,9 @@ export function createKafka(brokers: string[], clientId: string, overrides: Part
     ...securityFromEnv(),
     // kafkajs INFO is chatty (every join/leave); keep warnings and errors unless LOG_LEVEL=debug.
     logLevel: process.env.LOG_LEVEL === 'debug' ? logLevel.DEBUG : logLevel.WARN,
-    logCreator: () => ({ level, log: entry }) => {
-      const { message, ...rest } = entry.log;
-      kafkaLog[LEVELS[level] ?? 'info']({ ...rest, namespace: entry.namespace }, message);
+    logCreator: () => ({ namespace, level, log: entry }) => {
+      const { message, ...rest } = entry;
+      kafkaLog[LEVELS[level] ?? 'info']({ ...rest, namespace }, message);
     },
     ...overrides,
   });
