@@ -125,9 +125,9 @@ export class CommandEnvelopeType extends avro.types.LogicalType {
     return (this as unknown as { _deref(schema: Json, opts: unknown): unknown })._deref({}, opts);
   }
 
-  protected override _export(schema: Json): void {
+  protected override _export(schema: avro.Schema): void {
     // Not a logical type of the Avro spec: keep it out of exported schemas.
-    delete schema.logicalType;
+    delete (schema as Json).logicalType;
   }
 }
 

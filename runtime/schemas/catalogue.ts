@@ -137,7 +137,7 @@ function readJson(file: string): Record<string, unknown> {
   } catch (cause) {
     throw new ConfigError(`${where}: not readable JSON: ${(cause as Error).message}`, cause);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof parsed.name !== 'string') {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof (parsed as { name?: unknown }).name !== 'string') {
     throw new ConfigError(`${where}: expected a named Avro record schema object`);
   }
   return parsed as Record<string, unknown>;
