@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { referenceFold, rowsAppliedBy, statusOf, type ReferenceResult } from './fold';
+import { canonicalResult, referenceFold, rowsAppliedBy, statusOf, type ReferenceResult } from './fold';
 import { normalizeEvent, type InputRecord } from './types';
 
 // ---------- builders (natural JSON, SPEC §4) ----------
@@ -517,12 +517,6 @@ describe('duplicates and input normalization', () => {
 
 // ---------- the defining property ----------
 
-/** A comparable, order-free rendering of a result. */
-function canonical(r: ReferenceResult) {
-  const sorted = <V>(m: Map<string, V>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { atp: sorted(r.atp), totals: sorted(r.totals), orders: sorted(r.orders), rejections: r.rejections };
-}
-
 const SKUS = ['A', 'B', 'NOITEM'];
 const WAREHOUSES = ['W1', 'W2'];
 const ORDERS = ['O1', 'O2', 'O3'];
@@ -607,7 +601,7 @@ describe('the fold is a function of the set of events', () => {
       fc.property(
         anyEventSet.chain((records) => fc.tuple(fc.constant(records), fc.shuffledSubarray(records, { minLength: records.length, maxLength: records.length }))),
         ([records, shuffled]) => {
-          expect(canonical(referenceFold(shuffled))).toEqual(canonical(referenceFold(records)));
+          expect(canonicalResult(referenceFold(shuffled))).toEqual(canonicalResult(referenceFold(records)));
         },
       ),
       { numRuns: 300 },
@@ -627,7 +621,7 @@ describe('the fold is a function of the set of events', () => {
           ),
         ),
         ([records, noisy]) => {
-          expect(canonical(referenceFold(noisy))).toEqual(canonical(referenceFold(records)));
+          expect(canonicalResult(referenceFold(noisy))).toEqual(canonicalResult(referenceFold(records)));
         },
       ),
       { numRuns: 300 },

@@ -50,7 +50,7 @@
  *     orders report no lines.
  * 10. Status SHIPPED needs at least one line (an empty current version is OPEN, not vacuously
  *     SHIPPED). Status lines are sorted by lineNo (a canonical order for comparison).
- * 11. Rejections are sorted by orderId, then rejectedEventId; Maps are keyed as documented below.
+ * 11. Rejections are sorted by orderId, then rejectedEventId (then errors); Maps are keyed as below.
  *     Negative or zero quantities on shipments, picks, returns or adjustments are taken as given.
  */
 import {
@@ -405,10 +405,27 @@ export function referenceFold(records: readonly InputRecord[], options: Referenc
     orders.set(orderId, { orderId, status: statusOf(cancelled.has(orderId), version !== undefined, lines), lines });
   }
 
-  rejections.sort((a, b) =>
-    a.orderId !== b.orderId ? (a.orderId < b.orderId ? -1 : 1) : a.rejectedEventId < b.rejectedEventId ? -1 : a.rejectedEventId > b.rejectedEventId ? 1 : 0,
-  );
+  // The errors are the last resort for an order.created and an order.changed sharing an eventId.
+  const sortKey = (r: Rejection): string[] => [r.orderId, r.rejectedEventId, JSON.stringify(r.errors)];
+  rejections.sort((a, b) => {
+    const [ka, kb] = [sortKey(a), sortKey(b)];
+    for (let i = 0; i < ka.length; i++) {
+      if (ka[i] !== kb[i]) return (ka[i] as string) < (kb[i] as string) ? -1 : 1;
+    }
+    return 0;
+  });
   return { atp, totals, orders, rejections };
+}
+
+/** A JSON-friendly, order-free rendering of a result (entries sorted by key) for deep equality. */
+export function canonicalResult(result: ReferenceResult): {
+  atp: [string, AtpRow][];
+  totals: [string, AtpTotals][];
+  orders: [string, OrderStatus][];
+  rejections: Rejection[];
+} {
+  const sorted = <V>(m: Map<string, V>): [string, V][] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { atp: sorted(result.atp), totals: sorted(result.totals), orders: sorted(result.orders), rejections: result.rejections };
 }
 
 /** SPEC §6 status rules, first match wins (choice 10 for an empty version). */
