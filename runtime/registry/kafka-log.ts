@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { RegistryError } from '../errors';
+import { RegistryError, TributaryError } from '../errors';
 import { createKafka } from '../kafka/client';
 import { log } from '../log';
 import { ERROR, type SchemaLog } from './service';
@@ -79,7 +79,12 @@ export class KafkaSchemaLog implements SchemaLog {
       return store;
     } catch (error) {
       await store.close();
-      throw error;
+      if (error instanceof TributaryError) throw error;
+      throw new TributaryError(
+        'TRB_STACK_START_FAILED',
+        `cannot read the schemas topic ${topic} from ${options.brokers.join(',')}: ${(error as Error).message}; check that Kafka is running`,
+        { retriable: true, cause: error },
+      );
     }
   }
 
