@@ -40,9 +40,10 @@
  *  8. asOf — see `rowsAppliedBy`: an event is "applied" to exactly the (sku, warehouse) pairs it
  *     names itself, which are exactly the events that make the row exist (SPEC §5, last
  *     paragraph). order.cancelled, item.upserted and pick.confirmed never move asOf, even though
- *     a cancel or a new safety stock changes a row's numbers: they name no (sku, warehouse) pair,
- *     and counting them would make asOf depend on joins (which order versions / rows existed when
- *     they arrived) that the set-based definition cannot pin down order-independently.
+ *     a cancel or a new safety stock changes a row's numbers: a cancel names no sku/warehouse (it
+ *     would need a join to the order's versions), an item names no row (its safetyStock keys are
+ *     not rows), and a pick does not change ATP. So each event's contribution to asOf depends on
+ *     its own content only (plus, for an order version, its validity): no join, any arrival order.
  *  9. order.status exists for an orderId iff it has at least one order.created / order.changed
  *     (valid or not) or an order.cancelled. Shipments, picks or returns for an order never seen
  *     produce no status (the order is unknown, not rejected). A cancelled order reports CANCELLED
