@@ -6,10 +6,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { helperTypeFromSchemaType, schemaFromConfluentSchema } from '@kafkajs/confluent-schema-registry/dist/schemaTypeResolver';
 import avro from 'avsc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, UnknownTopicError } from '../errors';
-import { parseAvroSchema } from './avro-types';
+import { avroOptions, parseAvroSchema } from './avro-types';
 import { CATALOGUE_ATTRIBUTE, DEFAULT_SCHEMAS_DIR, loadCatalogue, metadataOf, type TopicSchema } from './catalogue';
 
 type Json = Record<string, unknown>;
@@ -591,6 +593,27 @@ describe('what is registered', () => {
     // Parsing does not consume or alter the attribute (avsc ignores unknown attributes).
     expect(parsed[CATALOGUE_ATTRIBUTE]).toEqual(t.schema[CATALOGUE_ATTRIBUTE]);
     expect(parseAvroSchema(parsed).equals(t.type)).toBe(true);
+  });
+});
+
+describe('the registry client with avroOptions()', () => {
+  // What SchemaRegistry.decode/encode do with a writer schema fetched by id, without the network.
+  const viaClient = (t: TopicSchema) =>
+    schemaFromConfluentSchema({ type: SchemaType.AVRO, schema: JSON.stringify(t.schema) }, { [SchemaType.AVRO]: avroOptions() }) as unknown as avro.Type;
+
+  it.each(Object.entries(SAMPLES))('%s: parses the registered schema into the catalogue type', (topic, sample) => {
+    const t = catalogue.require(topic);
+    const type = viaClient(t);
+    expect(() => helperTypeFromSchemaType(SchemaType.AVRO).validate(type as never)).not.toThrow();
+    expect(type.toBuffer(sample).equals(t.type.toBuffer(sample))).toBe(true);
+    expect(type.fromBuffer(t.type.toBuffer(sample))).toEqual(sample);
+  });
+
+  it('parses the same schema twice with one options object (fresh registry per parse)', () => {
+    const options = { [SchemaType.AVRO]: avroOptions() };
+    const t = catalogue.require('erp.commands');
+    const confluent = { type: SchemaType.AVRO, schema: JSON.stringify(t.schema) } as const;
+    expect(() => [schemaFromConfluentSchema(confluent, options), schemaFromConfluentSchema(confluent, options)]).not.toThrow();
   });
 });
 
