@@ -3,9 +3,11 @@
  * real registry, comes back by id with its `x-tributary` metadata and docs, and registering it again
  * is idempotent (same id), so `topology apply` can re-run safely.
  */
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '../../test/harness/names';
 import { testStack } from '../../test/harness/stack';
+import { avroOptions, parseAvroSchema } from './avro-types';
 import { CATALOGUE_ATTRIBUTE, loadCatalogue } from './catalogue';
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -46,5 +48,26 @@ describe('catalogue schemas in the registry', () => {
     expect(parsed.doc).toBe(t.doc);
     const fields = parsed.fields as { name: string; doc?: string }[];
     expect(fields.map((f) => [f.name, f.doc])).toEqual((t.schema.fields as { name: string; doc?: string }[]).map((f) => [f.name, f.doc]));
+    expect(parseAvroSchema(parsed).equals(t.type)).toBe(true);
+  });
+
+  it('a command written and read through the registry client is the natural value', async () => {
+    const t = loadCatalogue().require('erp.commands');
+    const subject = `${prefix}.client.${t.subject}`;
+    subjects.push(subject);
+    const client = new SchemaRegistry({ host: registry }, { [SchemaType.AVRO]: avroOptions() });
+    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(t.schema) }, { subject });
+    const command = {
+      commandId: 'cmd-int-1',
+      type: 'PostInventoryAdjustment',
+      correlationId: 'flow-1',
+      occurredAt: Date.UTC(2026, 10, 20),
+      payload: { sku: 'SKU-1', warehouse: 'DC-EAST', delta: -2, reason: 'DAMAGE', adjustedAt: Date.UTC(2026, 10, 20) },
+    };
+    const bytes = await client.encode(id, command);
+    expect(await client.decode(bytes)).toEqual(command);
+    // A fresh client that knows the schema only by id reads it the same way.
+    const reader = new SchemaRegistry({ host: registry }, { [SchemaType.AVRO]: avroOptions() });
+    expect(await reader.decode(bytes)).toEqual(command);
   });
 });
