@@ -72,6 +72,24 @@ export function buildRegistryApp(registry: SchemaRegistryService): FastifyInstan
   app.get('/', async () => ({}));
   app.get('/schemas/types', async () => ['AVRO']);
   app.get('/mode', async () => ({ mode: 'READWRITE' }));
+  app.get<{ Params: Params; Querystring: Query }>('/mode/:subject', async (request) => {
+    if (flag(request.query, 'defaultToGlobal')) return { mode: 'READWRITE' };
+    throw new RegistryError(`Subject '${request.params.subject}' does not have subject-level mode configured`, 404, 40409);
+  });
+
+  app.get<{ Querystring: Query }>('/schemas', async (request) => {
+    const prefix = request.query.subjectPrefix ?? '';
+    const deleted = flag(request.query, 'deleted');
+    const latestOnly = flag(request.query, 'latestOnly');
+    return registry.state
+      .subjectNames(deleted)
+      .filter((s) => s.startsWith(prefix))
+      .flatMap((s) => {
+        const versions = registry.state.versions(s, deleted);
+        return latestOnly ? versions.slice(-1) : versions;
+      })
+      .map(({ subject, version, id, schema }) => ({ subject, version, id, schema }));
+  });
 
   app.get<{ Querystring: Query }>('/subjects', async (request) => {
     const prefix = request.query.subjectPrefix ?? '';

@@ -61,7 +61,13 @@ export class KafkaSchemaLog implements SchemaLog {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     // A fresh group each start: the log is always read from the beginning and nothing is committed.
-    const consumer = kafka.consumer({ groupId: `tributary-registry-${randomUUID()}`, allowAutoTopicCreation: false });
+    // A short fetch wait bounds shutdown (disconnect waits for the fetch in flight); new records
+    // still arrive at once.
+    const consumer = kafka.consumer({
+      groupId: `tributary-registry-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 500,
+    });
     const store = new KafkaSchemaLog(topic, kafka, admin, producer, consumer, options.state);
     try {
       await admin.connect();
