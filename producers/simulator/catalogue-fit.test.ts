@@ -18,7 +18,7 @@ describe('simulated values against the Avro catalogue', () => {
     expect(new Set(events.map((e) => e.topic))).toEqual(new Set(SOURCE_TOPICS));
   });
 
-  it('makes values that are valid for their topic type and round-trip through Avro unchanged', () => {
+  it('makes values that are valid for their topic type and round-trip through Avro unchanged', { timeout: 90_000 }, () => {
     const invalid = new Map<string, number>();
     let roundTripped = 0;
     for (const event of events) {

@@ -179,10 +179,11 @@ function versionStats(events: SimEvent[]) {
 
 // ---- tests ------------------------------------------------------------------------------------
 
+// Heavy cases get a long timeout: they take a few seconds alone, far more on a loaded shared machine.
 describe('simulate', () => {
   const run20k = take({ seed: 'spec', events: 20_000 });
 
-  it('gives the identical event sequence for the same seed, and a different one for another seed', () => {
+  it('gives the identical event sequence for the same seed, and a different one for another seed', { timeout: 90_000 }, () => {
     const again = take({ seed: 'spec', events: 20_000 });
     expect(again).toEqual(run20k);
     // The iterable replays its run each time it is iterated.
@@ -284,7 +285,7 @@ describe('simulate', () => {
     expect(dispositions.size).toBeGreaterThan(0);
   });
 
-  it('ships partially over several shipments, and now and then one unit too many', () => {
+  it('ships partially over several shipments, and now and then one unit too many', { timeout: 90_000 }, () => {
     const ordered = new Map<string, number>();
     const picked = new Map<string, number>();
     const shipped = new Map<string, number>();
@@ -305,7 +306,7 @@ describe('simulate', () => {
     expect([...shipped].filter(([line, q]) => q > (picked.get(line) ?? 0)).length / shipped.size).toBeLessThan(0.05);
   });
 
-  it('breaks business rules in about invalidRate of order versions, and in none at 0', () => {
+  it('breaks business rules in about invalidRate of order versions, and in none at 0', { timeout: 90_000 }, () => {
     const defaults = versionStats(run20k);
     expect(defaults.invalid.length / defaults.versions).toBeLessThan(0.015);
 
@@ -333,7 +334,7 @@ describe('simulate', () => {
     }
   });
 
-  it('re-sends events unchanged at about duplicateRate, and never at the default 0', () => {
+  it('re-sends events unchanged at about duplicateRate, and never at the default 0', { timeout: 90_000 }, () => {
     const seen = new Set<string>();
     for (const event of run20k) {
       expect(seen.has(event.value.meta.eventId)).toBe(false);
@@ -441,7 +442,7 @@ describe('simulate', () => {
 });
 
 describe('simulateToDir', () => {
-  it('writes one NDJSON file per topic, byte-identical for the same seed', () => {
+  it('writes one NDJSON file per topic, byte-identical for the same seed', { timeout: 90_000 }, () => {
     const a = tempDir();
     const b = tempDir();
     const summary = simulateToDir({ seed: 'files', events: 20_000 }, a);
@@ -475,7 +476,7 @@ describe('simulateToDir', () => {
 });
 
 describe('a long run', () => {
-  it('keeps state for open orders only: open orders, agenda and heap stay flat over 400k events', () => {
+  it('keeps state for open orders only: open orders, agenda and heap stay flat over 400k events', { timeout: 90_000 }, () => {
     // A full collection before each heap reading, so the readings measure what is kept, not garbage.
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
