@@ -11,6 +11,7 @@
  *   travels with the registered schema.
  * - `type` is parsed with `avroOptions()`: timestamps are epoch-ms numbers and a command's
  *   `payload` is the plain record of its `type` (see avro-types.ts).
+ * - Schemas are deep-frozen: one cached catalogue is shared by every caller in the process.
  * - A malformed file is a ConfigError naming the file: the catalogue is part of the build.
  */
 import { readFileSync, readdirSync } from 'node:fs';
