@@ -198,7 +198,8 @@ export class SimulationRun {
     for (;;) {
       while (this.outbox.length > 0) {
         const event = this.outbox.shift() as SimEvent;
-        if (this.emittedCount >= limit) return;
+        // The bootstrap is emitted in one go, so a very short duration can end inside it.
+        if (this.emittedCount >= limit || event.value.meta.occurredAt > endAt) return;
         this.emittedCount++;
         yield event;
         this.remember(event);

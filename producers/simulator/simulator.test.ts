@@ -207,6 +207,10 @@ describe('simulate', () => {
     expect(Math.min(...times)).toBeGreaterThanOrEqual(startAt);
     expect(Math.max(...times)).toBeLessThanOrEqual(startAt + 1800 * 1000);
     expect(Math.max(...times)).toBeGreaterThan(startAt + 1700 * 1000);
+    // Even inside the opening master-data burst.
+    const short = take({ seed: 3, duration: 1, startAt });
+    expect(short.length).toBeGreaterThan(0);
+    expect(short.every((e) => e.value.meta.occurredAt <= startAt + 1000)).toBe(true);
   });
 
   it('starts the simulated clock at startAt, 2026-11-20T08:00:00Z by default', () => {
