@@ -1,0 +1,122 @@
+/**
+ * The few Confluent Schema Registry REST calls `topology apply` needs, over plain fetch so the
+ * subject is always exactly `<topic>-value` (TopicNameStrategy) and nothing else is written:
+ * versions, lookup, effective compatibility, compatibility check, register, set compatibility.
+ * Works with Confluent, Karapace, Apicurio ccompat, Redpanda and the embedded registry.
+ * An unreachable registry or a 5xx is a retriable RegistryError (TRB_REGISTRY_UNAVAILABLE).
+ */
+import { RegistryError } from '../errors';
+
+const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+const SUBJECT_NOT_FOUND = 40401;
+const SCHEMA_NOT_FOUND = 40403;
+
+export interface SubjectsClient {
+  versions(subject: string): Promise<number[]>;
+  /** The version under `subject` holding exactly this schema, or undefined. */
+  lookup(subject: string, schema: Record<string, unknown>): Promise<number | undefined>;
+  compatibilityLevel(subject: string): Promise<string | undefined>;
+  checkCompatibility(subject: string, schema: Record<string, unknown>): Promise<{ ok: boolean; messages: string[] }>;
+  register(subject: string, schema: Record<string, unknown>): Promise<number>;
+  setCompatibility(subject: string, level: string): Promise<void>;
+}
+
+export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsClient {
+  const base = baseUrl.replace(/\/+$/, '');
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T | RegistryAnswer }> {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: { accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      throw new RegistryError(`schema registry at ${base} cannot be reached (${(cause as Error).message}): start it or fix SCHEMA_REGISTRY_URL`, 0, undefined, cause);
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? {} : JSON.parse(text);
+    } catch {
+      parsed = { message: text.slice(0, 200) };
+    }
+    if (response.status >= 500) {
+      const answer = parsed as RegistryAnswer;
+      throw new RegistryError(`schema registry ${method} ${path} failed with ${response.status}: ${answer.message ?? text}`, response.status, answer.error_code);
+    }
+    return { status: response.status, body: parsed as T | RegistryAnswer };
+  }
+
+  function fail(method: string, path: string, status: number, body: unknown): never {
+    const answer = body as RegistryAnswer;
+    throw new RegistryError(`schema registry ${method} ${path} answered ${status}: ${answer.message ?? JSON.stringify(body)}`, status, answer.error_code);
+  }
+
+  const at = (subject: string) => `/subjects/${encodeURIComponent(subject)}`;
+  const schemaBody = (schema: Record<string, unknown>) => ({ schemaType: 'AVRO', schema: JSON.stringify(schema) });
+
+  return {
+    async versions(subject) {
+      const path = `${at(subject)}/versions`;
+      const { status, body } = await call<number[]>('GET', path);
+      if (status === 200 && Array.isArray(body)) return body;
+      if (status === 404 && (body as RegistryAnswer).error_code === SUBJECT_NOT_FOUND) return [];
+      return fail('GET', path, status, body);
+    },
+    async lookup(subject, schema) {
+      const path = at(subject);
+      const { status, body } = await call<{ version: number }>('POST', path, schemaBody(schema));
+      if (status === 200) return (body as { version: number }).version;
+      const code = (body as RegistryAnswer).error_code;
+      if (status === 404 && (code === SUBJECT_NOT_FOUND || code === SCHEMA_NOT_FOUND)) return undefined;
+      return fail('POST', path, status, body);
+    },
+    async compatibilityLevel(subject) {
+      const path = `/config/${encodeURIComponent(subject)}?defaultToGlobal=true`;
+      const { status, body } = await call<{ compatibilityLevel?: string; compatibility?: string }>('GET', path);
+      if (status === 200) {
+        const answer = body as { compatibilityLevel?: string; compatibility?: string };
+        return answer.compatibilityLevel ?? answer.compatibility;
+      }
+      if (status === 404) return undefined;
+      return fail('GET', path, status, body);
+    },
+    async checkCompatibility(subject, schema) {
+      const path = `/compatibility${at(subject)}/versions/latest?verbose=true`;
+      const { status, body } = await call<{ is_compatible: boolean; messages?: string[] }>('POST', path, schemaBody(schema));
+      if (status === 200) {
+        const answer = body as { is_compatible: boolean; messages?: string[] };
+        return { ok: answer.is_compatible === true, messages: answer.messages ?? [] };
+      }
+      // A registry that rejects the schema outright (42201) gives its reason as the message.
+      if (status === 422) return { ok: false, messages: [(body as RegistryAnswer).message ?? 'invalid schema'] };
+      return fail('POST', path, status, body);
+    },
+    async register(subject, schema) {
+      const path = `${at(subject)}/versions`;
+      const { status, body } = await call<{ id: number }>('POST', path, schemaBody(schema));
+      if (status === 200) return (body as { id: number }).id;
+      if (status === 409) {
+        throw new RegistryError(
+          `schema registry refused the schema for subject ${subject} as incompatible: ${(body as RegistryAnswer).message ?? ''}`.trim(),
+          409,
+          409,
+        );
+      }
+      return fail('POST', path, status, body);
+    },
+    async setCompatibility(subject, level) {
+      const path = `/config/${encodeURIComponent(subject)}`;
+      const { status, body } = await call('PUT', path, { compatibility: level });
+      if (status !== 200) fail('PUT', path, status, body);
+    },
+  };
+}
+
+interface RegistryAnswer {
+  error_code?: number;
+  message?: string;
+}
