@@ -7,17 +7,24 @@
  * from an idempotent producer and resolves once the tail has applied the records, so a write is
  * visible to the next read.
  *
+ * Ids are one more than the greatest id in the log. Once compaction has dropped every record of
+ * a permanently deleted version, a restarted registry no longer knows that id and could hand it
+ * out again; soft-deleted versions keep their ids for good.
+ *
  * Assumption: one writer per topic. Ids and versions are allocated from local state; two
  * instances writing at the same moment could both allocate the same id. Readers of any number
  * of instances converge.
  */
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { RegistryError, TributaryError } from '../errors';
 import { createKafka } from '../kafka/client';
 import { log } from '../log';
 import { ERROR, type SchemaLog } from './service';
 import type { LogRecord, RegistryState } from './state';
+
+// kafkajs is CommonJS: its enums are reached through the default export under ESM.
+const { ConfigResourceTypes, Partitioners } = kafkajs;
 
 export const DEFAULT_SCHEMAS_TOPIC = '_schemas';
 const APPLY_TIMEOUT_MS = 30_000;
@@ -75,6 +82,9 @@ export class KafkaSchemaLog implements SchemaLog {
       await producer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
+      consumer.on(consumer.events.CRASH, ({ payload }) =>
+        store.logger.error({ err: payload.error, restart: payload.restart }, 'the schemas topic reader crashed'),
+      );
       await consumer.run({
         autoCommit: false,
         eachMessage: async ({ message }) => store.applyMessage(message.key, message.value, BigInt(message.offset)),
@@ -96,7 +106,10 @@ export class KafkaSchemaLog implements SchemaLog {
 
   private async ensureTopic(): Promise<void> {
     const topics = await this.admin.listTopics();
-    if (topics.includes(this.topic)) return;
+    if (topics.includes(this.topic)) {
+      await this.warnIfNotCompacted();
+      return;
+    }
     const { brokers } = await this.admin.describeCluster();
     try {
       await this.admin.createTopics({
@@ -117,7 +130,22 @@ export class KafkaSchemaLog implements SchemaLog {
     }
   }
 
+  /** A non-compacted topic loses schemas to retention: say so loudly, but keep serving. */
+  private async warnIfNotCompacted(): Promise<void> {
+    const described = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['cleanup.policy'] }],
+    });
+    const policy = described.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue;
+    if (policy !== 'compact') {
+      this.logger.warn({ cleanupPolicy: policy }, `topic ${this.topic} is not compacted: set cleanup.policy=compact or schemas will expire`);
+    }
+  }
+
   private applyMessage(key: Buffer | null, value: Buffer | null, offset: bigint): void {
+    // After a consumer restart (nothing is committed) the log is read again from the start;
+    // replaying records already applied would briefly roll the state back.
+    if (offset <= this.applied) return;
     try {
       this.state.apply(key?.toString('utf8') ?? null, value === null ? null : value.toString('utf8'));
     } catch (error) {
