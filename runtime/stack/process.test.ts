@@ -60,6 +60,9 @@ describe('logExcerpt', () => {
     writeFileSync(logFile, 'INFO a\n[x] ERROR Exiting Kafka due to fatal exception\nINFO b\nINFO c\n');
     expect(logExcerpt(logFile)).toBe('"[x] ERROR Exiting Kafka due to fatal exception"');
     expect(logExcerpt(join(dir(), 'missing.log'))).toBe('(log is empty)');
+    const nodeCrash = join(dir(), 'registry.log');
+    writeFileSync(nodeCrash, "file:///x.ts:3\nSyntaxError: The requested module './y' does not provide an export named 'z'\n    at ModuleJob._instantiate (node:internal)\n\nNode.js v20.20.2\n");
+    expect(logExcerpt(nodeCrash)).toBe(`"SyntaxError: The requested module './y' does not provide an export named 'z'"`);
   });
 });
 

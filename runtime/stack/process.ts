@@ -119,7 +119,8 @@ export function tailFile(file: string, lines = 5): string[] {
 /** A log excerpt that fits on the one line of a CLI error: errors first, else the last lines. */
 export function logExcerpt(file: string): string {
   const last = tailFile(file, 40);
-  const errors = last.filter((line) => /\b(ERROR|FATAL|Exception|Error:)\b/.test(line));
+  // Kafka's log4j levels, Java exceptions, and Node's "SyntaxError: …" lines; not stack frames.
+  const errors = last.filter((line) => /\b(ERROR|FATAL)\b|Exception|Error\b/.test(line) && !/^\s+at /.test(line));
   const chosen = (errors.length > 0 ? errors : last).slice(-2).map((line) => (line.length > 240 ? `${line.slice(0, 240)}…` : line));
   return chosen.length > 0 ? `"${chosen.join(' | ')}"` : '(log is empty)';
 }
