@@ -35,9 +35,15 @@ describe('tributary registry serve', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = once(child, 'exit');
     try {
-      const url = await waitFor(() => /^registry listening on (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(stdout)?.[1], {
+      const ready = waitFor(() => /^registry listening on (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(stdout)?.[1], {
         timeoutMs: 60_000,
         what: 'the ready line',
+      });
+      const died = exited.then(([code]) => {
+        throw new Error(`registry serve exited with ${String(code)} before the ready line`);
+      });
+      const url = await Promise.race([ready, died]).catch((error: Error) => {
+        throw new Error(`${error.message}; stdout: ${JSON.stringify(stdout)}; stderr tail: ${stderr.slice(-1500)}`);
       });
       const subjects = await fetch(`${url}/subjects`);
       expect(subjects.status).toBe(200);
