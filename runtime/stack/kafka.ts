@@ -132,6 +132,8 @@ export interface StartKafkaOptions {
   ports: KafkaPorts;
   env?: NodeJS.ProcessEnv;
   onProgress?: (message: string) => void;
+  /** Called as soon as the process exists, before it is ready, so it can be found if we are interrupted. */
+  onSpawn?: (pid: number) => void;
 }
 
 export async function startKafka(options: StartKafkaOptions): Promise<{ pid: number; brokers: string[] }> {
@@ -165,6 +167,7 @@ export async function startKafka(options: StartKafkaOptions): Promise<{ pid: num
     env,
     logFile: paths.out,
   });
+  options.onSpawn?.(pid);
   try {
     await waitForKafka(brokers, { timeoutMs: READY_TIMEOUT_MS, pid, paths });
   } catch (error) {

@@ -8,7 +8,8 @@
  * stack runs), `ports.json` (kept across `down`, so `up` gives the same addresses and Kafka the
  * same controller address), `<part>.pid` (written as soon as a part is spawned, so `down` finds a
  * process even when `up` was interrupted), `.lock` (one `up`/`down` at a time), data folders
- * `kafka/` and `redis/`, and the logs `kafka.log`, `kafka.out`, `redis.log`, `registry.log`.
+ * `kafka/` and `redis/`, the logs `kafka.log`, `kafka.out`, `redis.log`, `registry.log`, and
+ * `.tributary-stack`, without which `--purge` deletes nothing (TRIBUTARY_HOME may be mistyped).
  *
  * Start is idempotent: a recorded process that is ours (by /proc command line) and answers is
  * kept. Kafka starts first, then the registry (which needs it) and Redis in parallel. When a part
@@ -51,6 +52,8 @@ interface SavedPorts {
 }
 
 const LOCK_FILE = '.lock';
+/** Marks a folder as a stack home: `--purge` deletes nothing in a folder without it. */
+const HOME_MARKER = '.tributary-stack';
 const PORTS_FILE = 'ports.json';
 const LOCK_TIMEOUT_MS = 5 * 60_000;
 
@@ -85,7 +88,7 @@ function readRecord(home: string): StackRecord | undefined {
 }
 
 /** What identifies each part's process in its command line (Kafka: this home's properties file). */
-function marker(home: string, part: StackPart): string {
+function commandMarker(home: string, part: StackPart): string {
   if (part === 'kafka') return kafkaPaths(home).properties;
   if (part === 'redis') return 'redis-server';
   return REGISTRY_MARKER;
@@ -126,7 +129,7 @@ async function stopPart(part: StackPart, pid: number): Promise<string> {
 /** Our processes for a part: the recorded pid and the pid file's, when they are still ours. */
 function ownPids(home: string, part: StackPart, record: StackRecord | undefined): number[] {
   const pids = new Set([record?.[part].pid, readPid(home, part)].filter((pid): pid is number => pid !== undefined && pid > 0));
-  return [...pids].filter((pid) => isOwnProcess(pid, marker(home, part)));
+  return [...pids].filter((pid) => isOwnProcess(pid, commandMarker(home, part)));
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<StackRecord> {
@@ -141,6 +144,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
     `the local stack in ${home}`,
     { timeoutMs: LOCK_TIMEOUT_MS, onWait: (pid) => progress('kafka', 'preparing', `waiting for pid ${pid}, which is starting or stopping this stack`) },
     async () => {
+      const homeMarker = join(home, HOME_MARKER);
+      if (!existsSync(homeMarker)) writeFileSync(homeMarker, 'A tributary local stack home (`tributary dev up`); `tributary dev down --purge` deletes it.\n');
       const previous = readRecord(home);
       const saved = readPorts(home);
 
@@ -154,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
       for (const part of STACK_PARTS) {
         if (external[part] || !previous) continue;
         const pid = previous[part].pid;
-        if (pid > 0 && isOwnProcess(pid, marker(home, part)) && (await answers(part, address(previous, part)))) keep.add(part);
+        if (pid > 0 && isOwnProcess(pid, commandMarker(home, part)) && (await answers(part, address(previous, part)))) keep.add(part);
       }
       // A registry bound to brokers that are about to change must follow them.
       const kafkaBrokers = external.kafka ? parseBrokers(external.kafka) : undefined;
@@ -206,8 +211,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
             ports: kafkaPorts,
             env,
             onProgress: (message) => progress('kafka', 'starting', message),
+            onSpawn: (pid) => spawned('kafka', pid),
           });
-          spawned('kafka', pid);
           kafka = { brokers, controllerPort: kafkaPorts.controller, pid, version: dist.version };
           progress('kafka', 'ready', `Kafka ${dist.version} ready on ${brokers.join(',')} in ${seconds(startedAt)}`);
         }
@@ -235,8 +240,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
               port: registryPort!,
               env,
               onProgress: (message) => progress('registry', 'starting', message),
+              onSpawn: (pid) => spawned('registry', pid),
             });
-            spawned('registry', pid);
             progress('registry', 'ready', `schema registry ready on ${url} in ${seconds(startedAt)}`);
             return { url, pid };
           })(),
@@ -257,8 +262,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
               port: redisPort!,
               env,
               onProgress: (message) => progress('redis', 'starting', message),
+              onSpawn: (pid) => spawned('redis', pid),
             });
-            spawned('redis', pid);
             progress('redis', 'ready', `Redis ready on ${url} in ${seconds(startedAt)}`);
             return { url, pid };
           })(),
@@ -313,6 +318,7 @@ function ownEntries(home: string): string[] {
     redisPaths(home).dir,
     redisPaths(home).log,
     registryLog(home),
+    join(home, HOME_MARKER),
   ];
 }
 
@@ -345,12 +351,12 @@ export async function stopLocalStack(
     await stop('registry');
     await Promise.all([stop('redis'), stop('kafka')]);
     rmSync(stackRecordPath(home), { force: true });
-    if (options.purge) {
+    if (options.purge && existsSync(join(home, HOME_MARKER))) {
       for (const entry of ownEntries(home)) rmSync(entry, { recursive: true, force: true });
       report.purged = true;
     }
   });
-  if (options.purge) {
+  if (report.purged) {
     try {
       // Only when nothing but our own files was there: TRIBUTARY_HOME may point at a folder the user owns.
       rmdirSync(home);
@@ -396,7 +402,7 @@ export async function localStackStatus(home: string): Promise<LocalStackStatus> 
         address: where,
         pid,
         managed,
-        alive: managed ? isOwnProcess(pid, marker(home, part)) : undefined,
+        alive: managed ? isOwnProcess(pid, commandMarker(home, part)) : undefined,
         ready: await answers(part, where),
       };
     }),

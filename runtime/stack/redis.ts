@@ -26,6 +26,8 @@ export async function startRedis(options: {
   port: number;
   env?: NodeJS.ProcessEnv;
   onProgress?: (message: string) => void;
+  /** Called as soon as the process exists, before it is ready, so it can be found if we are interrupted. */
+  onSpawn?: (pid: number) => void;
 }): Promise<{ pid: number; url: string }> {
   const paths = redisPaths(options.home);
   mkdirSync(paths.dir, { recursive: true });
@@ -39,6 +41,7 @@ export async function startRedis(options: {
     env: options.env,
     logFile: paths.log,
   });
+  options.onSpawn?.(pid);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await redisAnswers(url))) {
     if (!isAlive(pid) || Date.now() > deadline) {

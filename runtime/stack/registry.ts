@@ -35,6 +35,8 @@ export async function startRegistryProcess(options: {
   port: number;
   env?: NodeJS.ProcessEnv;
   onProgress?: (message: string) => void;
+  /** Called as soon as the process exists, before it is ready, so it can be found if we are interrupted. */
+  onSpawn?: (pid: number) => void;
 }): Promise<{ pid: number; url: string }> {
   const url = `http://127.0.0.1:${options.port}`;
   const log = registryLog(options.home);
@@ -48,6 +50,7 @@ export async function startRegistryProcess(options: {
     env: registryEnv(options.brokers, options.home, options.env ?? process.env),
     logFile: log,
   });
+  options.onSpawn?.(pid);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await registryAnswers(url))) {
     if (!isAlive(pid) || Date.now() > deadline) {

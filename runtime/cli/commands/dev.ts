@@ -65,6 +65,7 @@ async function down(options: { purge?: boolean }): Promise<void> {
   const stopped = report.stopped.map(({ part, pid }) => `${PART_NAMES[part]} (pid ${pid})`);
   process.stdout.write(stopped.length > 0 ? `stopped ${stopped.join(', ')}\n` : `no local stack was running under ${home}\n`);
   if (report.purged) process.stdout.write(`deleted the local stack's data and logs in ${home}\n`);
+  else if (options.purge) process.stdout.write(`nothing to purge: ${home} holds no local stack\n`);
 }
 
 function stateOf(part: LocalStackStatus['parts'][number]): string {
