@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { StackError } from '../errors';
-import { isAlive, logExcerpt, spawnDetached, stopProcess } from './process';
+import { isAlive, logExcerpt, spawnDetached, stopProcess, tailFile } from './process';
 
 export const KAFKA_MAIN_CLASS = 'kafka.Kafka';
 const READY_TIMEOUT_MS = 60_000;
@@ -208,7 +208,7 @@ export async function waitForKafka(
   for (;;) {
     if (await kafkaAnswers(brokers)) return;
     if (options.pid !== undefined && !isAlive(options.pid)) {
-      const out = options.paths ? logExcerpt(options.paths.out) : '';
+      const out = options.paths && tailFile(options.paths.out).length > 0 ? logExcerpt(options.paths.out) : '';
       throw new StackError('TRB_STACK_START_FAILED', `Kafka exited during startup.${excerpt()}${out ? ` JVM output: ${out}` : ''}`);
     }
     if (Date.now() > deadline) {
