@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { parseBrokers } from '../../runtime/config/connection';
-import { kafkaAnswers } from '../../runtime/stack/kafka';
+import { kafkaAnswers, newClusterId } from '../../runtime/stack/kafka';
 import { startLocalStack, stopLocalStack } from '../../runtime/stack/local-stack';
 import { freePort } from '../../runtime/stack/ports';
 import type { TestStack } from './stack';
@@ -55,6 +55,7 @@ async function containerStack(docker: { host: string }): Promise<{ stack: TestSt
       const kafka = await new GenericContainer('apache/kafka:3.9.1')
         .withExposedPorts({ container: port, host: port })
         .withEnvironment({
+          CLUSTER_ID: newClusterId(),
           KAFKA_NODE_ID: '1',
           KAFKA_PROCESS_ROLES: 'broker,controller',
           KAFKA_LISTENERS: `PLAINTEXT://0.0.0.0:${port},CONTROLLER://127.0.0.1:9093`,
