@@ -118,7 +118,7 @@ export function readTopology(path: string = DEFAULT_TOPOLOGY_FILE, options: Load
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
-    throw new TopologyError(file, [{ message: `cannot read ${file}: ${reason}; pass the topology with --file` }]);
+    throw new TopologyError(file, [{ message: `cannot be read (${reason}): pass the topology file with --file` }]);
   }
   return parseTopology(text, { ...options, file });
 }

@@ -174,6 +174,12 @@ describe('problems, each with line and column', () => {
     }
   });
 
+  it('a file that cannot be read is a TopologyError naming it', () => {
+    expect(() => validateTopologyFile(fixture('missing.yaml'), { catalogue: fakeCatalogue, file: 'missing.yaml' })).toThrow(
+      'missing.yaml: cannot be read (no such file)',
+    );
+  });
+
   it('formats problems as file:line:col message', () => {
     expect(formatProblem('t.yaml', { line: 3, column: 7, message: 'bad' })).toBe('t.yaml:3:7 bad');
   });
