@@ -457,7 +457,9 @@ class Reader {
     const entries = new Map<string, Entry>();
     for (const pair of resolved.items) {
       const keyNode = pair.key as Node | null;
-      const key = isScalar(keyNode) ? keyNode.value : undefined;
+      // A topic may be called `123`: YAML reads that key as a number, the file meant a name.
+      const raw = isScalar(keyNode) ? keyNode.value : undefined;
+      const key = typeof raw === 'number' && isScalar(keyNode) ? (keyNode.source ?? String(raw)) : raw;
       const keyAt = this.at(keyNode, at);
       if (typeof key !== 'string' || key === '') {
         this.report(keyAt, path, `keys in ${path || 'the file'} must be names, got ${describe(key)}`);

@@ -209,6 +209,12 @@ describe('edge cases of the file', () => {
     expect(result.topology.topics[0]).toMatchObject({ name: 'a', partitions: 2, replicationFactor: 1, retentionMs: FOREVER });
   });
 
+  it('a numeric topic name is a name', () => {
+    const result = parse('version: 1\ntopics:\n  2024:\n    schema: none\n');
+    expect(result.problems).toEqual([]);
+    expect(result.topology.topics.map((t) => t.name)).toEqual(['2024']);
+  });
+
   it('reserved component names', () => {
     const result = parse('version: 1\ntopics:\n  a: {schema: none}\nprocessors:\n  api:\n    inputs: [a]\n');
     expect(checkTopology(result.topology, fakeCatalogue)).toEqual([at(5, 3, '"api" is reserved')]);
