@@ -1,0 +1,358 @@
+/**
+ * The typed producer SDK (SPEC §4): `createPublisher(config)` → `publish(topic, value)` and
+ * `publishMany(records)` for the source topics, each value validated (validate.ts), keyed
+ * (`recordKey`), framed in Confluent wire format and given CloudEvents headers (envelope.ts).
+ *
+ * - Idempotent kafkajs producer (acks all, one request in flight per broker, Java-compatible
+ *   partitioner), so a retried send never duplicates and a key's records keep their order.
+ * - Records are accumulated and sent with `sendBatch` in chunks of `batchSize` (or after
+ *   `lingerMs`), one chunk at a time; `publishMany` never awaits per record, only when two chunks
+ *   are already waiting (back-pressure keeps memory bounded on endless streams).
+ * - `publish` resolves once its record is acknowledged; `flush()` resolves once everything
+ *   handed over so far is acknowledged and rejects if any of it failed; `close()` flushes first.
+ * - A topic outside the catalogue's source topics is an UnknownTopicError; a Kafka topic that
+ *   does not exist is a TRB_UNKNOWN_TOPIC error saying to run `tributary topology apply`
+ *   (topics are never auto-created: partitions and retention come from topology.yaml).
+ * - `topicPrefix` publishes catalogue-typed events to `<prefix><topic>` (tests, tenants); the
+ *   subject follows the Kafka topic (`<prefix><topic>-value`, TopicNameStrategy) so consumers
+ *   find the schema the usual way; `ce_type` stays the catalogue topic.
+ */
+import { Partitioners, type Admin, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
+import { resolveConnection } from '../../runtime/config/connection';
+import { TributaryError, UnknownTopicError, ValidationError, type FieldProblem } from '../../runtime/errors';
+import { createKafka } from '../../runtime/kafka/client';
+import { loadCatalogue, type Catalogue, type TopicSchema } from '../../runtime/schemas/catalogue';
+import { recordKey } from '../../runtime/schemas/record-key';
+import { cloudEventHeaders, confluentFrame, type Meta } from './envelope';
+import { schemaIds } from './schema-ids';
+import { PUBLISHABLE_TOPICS, type EventInputs, type PublishableTopic } from './types';
+import { validateEvent } from './validate';
+
+export interface PublisherConfig {
+  brokers?: string[];
+  registryUrl?: string;
+  clientId?: string;
+  /** Kafka topic = topicPrefix + catalogue topic. Default ''. */
+  topicPrefix?: string;
+  /** Records per sendBatch. Default 2000. */
+  batchSize?: number;
+  /** How long a partial chunk waits for more records. Default 5 ms. */
+  lingerMs?: number;
+  catalogue?: Catalogue;
+}
+
+export interface PublishOptions {
+  /** W3C trace context of the caller, sent as the `traceparent` header. */
+  traceparent?: string;
+}
+
+export type PublishRecord = { [T in PublishableTopic]: { topic: T; value: EventInputs[T]; traceparent?: string } }[PublishableTopic];
+
+/** A validated, Avro-encoded event, not yet framed with its schema id. */
+export interface EncodedEvent {
+  topic: PublishableTopic;
+  key: string;
+  avro: Buffer;
+  headers: Record<string, string>;
+}
+
+export interface PublishSummary {
+  /** Records acknowledged. */
+  sent: number;
+  /** Kafka topic → partitions written to, ascending. */
+  partitions: Record<string, number[]>;
+}
+
+export interface ManyOptions {
+  /** Called after each acknowledged chunk with the running count. */
+  onProgress?: (sent: number) => void;
+}
+
+export interface Publisher {
+  /** The Kafka topic a catalogue topic is published to. */
+  topicName(topic: PublishableTopic): string;
+  /** Every problem with `value` for `topic`; empty when it may be sent. */
+  validate(topic: string, value: unknown): FieldProblem[];
+  /** Validates and encodes without sending; throws ValidationError listing every problem. */
+  encode<T extends PublishableTopic>(topic: T, value: EventInputs[T], options?: PublishOptions): EncodedEvent;
+  publish<T extends PublishableTopic>(topic: T, value: EventInputs[T], options?: PublishOptions): Promise<void>;
+  /** An array is validated whole before anything is sent; an iterable is validated as it streams. */
+  publishMany(records: Iterable<PublishRecord> | AsyncIterable<PublishRecord>, options?: ManyOptions): Promise<PublishSummary>;
+  /** Sends events `encode` produced (the CLI validates a whole file first, then sends). */
+  publishEncoded(events: Iterable<EncodedEvent> | AsyncIterable<EncodedEvent>, options?: ManyOptions): Promise<PublishSummary>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Everything acknowledged since the publisher was created. */
+  summary(): PublishSummary;
+}
+
+interface Pending {
+  kafkaTopic: string;
+  message: { key: string; value: Buffer; headers: Record<string, string> };
+  done?: (error?: unknown) => void;
+}
+
+interface TopicReady {
+  kafkaTopic: string;
+  schemaId: number;
+}
+
+const MAX_QUEUED_CHUNKS = 2;
+
+export function createPublisher(config: PublisherConfig = {}): Publisher {
+  const needsConnection = !config.brokers || !config.registryUrl;
+  const connection = needsConnection ? resolveConnection() : undefined;
+  const brokers = config.brokers ?? connection!.brokers;
+  const registryUrl = config.registryUrl ?? connection!.registryUrl;
+  const prefix = config.topicPrefix ?? '';
+  const batchSize = config.batchSize ?? 2000;
+  const lingerMs = config.lingerMs ?? 5;
+  const catalogue = config.catalogue ?? loadCatalogue();
+  const ids = schemaIds(registryUrl);
+
+  const kafka: Kafka = createKafka(brokers, config.clientId ?? 'tributary-publisher');
+  let producer: Producer | undefined;
+  let connecting: Promise<Producer> | undefined;
+  const ready = new Map<string, Promise<TopicReady>>();
+  const readyNow = new Map<string, TopicReady>();
+  let knownTopics: Set<string> | undefined;
+
+  let pending: Pending[] = [];
+  let linger: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let queuedChunks = 0;
+  let failure: unknown;
+  let closed = false;
+  let sent = 0;
+  const partitions = new Map<string, Set<number>>();
+  const onAck = new Set<(written: RecordMetadata[]) => void>();
+
+  const topicName = (topic: PublishableTopic) => `${prefix}${topic}`;
+
+  function schemaOf(topic: string): TopicSchema {
+    const schema = catalogue.get(topic);
+    if (!schema || schema.kind !== 'event' || !(PUBLISHABLE_TOPICS as readonly string[]).includes(topic)) {
+      throw new UnknownTopicError(topic, PUBLISHABLE_TOPICS);
+    }
+    return schema;
+  }
+
+  function validate(topic: string, value: unknown): FieldProblem[] {
+    return validateEvent(schemaOf(topic), value);
+  }
+
+  function encode<T extends PublishableTopic>(topic: T, value: EventInputs[T], options: PublishOptions = {}): EncodedEvent {
+    const schema = schemaOf(topic);
+    const problems = validateEvent(schema, value);
+    if (problems.length > 0) throw new ValidationError(problems, topic);
+    const natural = value as unknown as Record<string, unknown>;
+    return {
+      topic,
+      key: recordKey(schema, natural),
+      avro: schema.type.toBuffer(natural),
+      headers: cloudEventHeaders(topic, natural.meta as Meta, options.traceparent),
+    };
+  }
+
+  async function connect(): Promise<Producer> {
+    if (closed) throw new TributaryError('TRB_CONFIG', 'the publisher is closed: create a new one');
+    connecting ??= (async () => {
+      const created = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await created.connect();
+      producer = created;
+      return created;
+    })();
+    connecting.catch(() => (connecting = undefined));
+    return connecting;
+  }
+
+  async function topicExists(kafkaTopic: string): Promise<boolean> {
+    if (knownTopics?.has(kafkaTopic)) return true;
+    const admin: Admin = kafka.admin();
+    await admin.connect();
+    try {
+      knownTopics = new Set(await admin.listTopics());
+    } finally {
+      await admin.disconnect();
+    }
+    return knownTopics.has(kafkaTopic);
+  }
+
+  function prepareTopic(topic: PublishableTopic): Promise<TopicReady> {
+    let found = ready.get(topic);
+    if (!found) {
+      found = (async () => {
+        const schema = schemaOf(topic);
+        const kafkaTopic = topicName(topic);
+        await connect();
+        if (!(await topicExists(kafkaTopic))) {
+          throw new TributaryError('TRB_UNKNOWN_TOPIC', `topic ${kafkaTopic} does not exist in Kafka: run \`tributary topology apply\` to create it`);
+        }
+        const schemaId = await ids.idFor(`${kafkaTopic}-value`, schema.schema);
+        const done = { kafkaTopic, schemaId };
+        readyNow.set(topic, done);
+        return done;
+      })();
+      found.catch(() => ready.delete(topic));
+      ready.set(topic, found);
+    }
+    return found;
+  }
+
+  function enqueue(target: TopicReady, event: EncodedEvent, done?: (error?: unknown) => void): void {
+    if (closed) throw new TributaryError('TRB_CONFIG', 'the publisher is closed: create a new one');
+    pending.push({
+      kafkaTopic: target.kafkaTopic,
+      message: { key: event.key, value: confluentFrame(target.schemaId, event.avro), headers: event.headers },
+      done,
+    });
+    if (pending.length >= batchSize) dispatch();
+    else linger ??= setTimeout(dispatch, lingerMs);
+  }
+
+  function dispatch(): void {
+    if (linger) clearTimeout(linger);
+    linger = undefined;
+    if (pending.length === 0) return;
+    const chunk = pending;
+    pending = [];
+    queuedChunks++;
+    chain = chain.then(() => sendChunk(chunk)).finally(() => queuedChunks--);
+  }
+
+  async function sendChunk(chunk: Pending[]): Promise<void> {
+    const byTopic = new Map<string, Pending['message'][]>();
+    for (const entry of chunk) {
+      let messages = byTopic.get(entry.kafkaTopic);
+      if (!messages) byTopic.set(entry.kafkaTopic, (messages = []));
+      messages.push(entry.message);
+    }
+    let result: RecordMetadata[];
+    try {
+      const active = producer ?? (await connect());
+      result = await active.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    } catch (error) {
+      failure ??= error;
+      for (const entry of chunk) entry.done?.(error);
+      return;
+    }
+    for (const meta of result) {
+      let set = partitions.get(meta.topicName);
+      if (!set) partitions.set(meta.topicName, (set = new Set()));
+      set.add(meta.partition);
+    }
+    sent += chunk.length;
+    for (const listener of onAck) listener(result);
+    for (const entry of chunk) entry.done?.();
+  }
+
+  /** Waits while too many chunks are queued, so a fast source cannot outrun the broker. */
+  async function backpressure(): Promise<void> {
+    while (queuedChunks >= MAX_QUEUED_CHUNKS) await Promise.race([chain, new Promise((r) => setTimeout(r, 5))]);
+  }
+
+  function summary(): PublishSummary {
+    return {
+      sent,
+      partitions: Object.fromEntries([...partitions].map(([topic, set]) => [topic, [...set].sort((a, b) => a - b)])),
+    };
+  }
+
+  async function flush(): Promise<void> {
+    dispatch();
+    await chain;
+    if (failure !== undefined) {
+      const error = failure;
+      failure = undefined;
+      throw error;
+    }
+  }
+
+  async function streamEncoded(events: Iterable<EncodedEvent> | AsyncIterable<EncodedEvent>, options: ManyOptions): Promise<PublishSummary> {
+    const before = sent;
+    const touched = new Map<string, Set<number>>();
+    const collect = (written: RecordMetadata[]) => {
+      for (const meta of written) {
+        let set = touched.get(meta.topicName);
+        if (!set) touched.set(meta.topicName, (set = new Set()));
+        set.add(meta.partition);
+      }
+    };
+    onAck.add(collect);
+    try {
+    let reported = sent;
+    const progress = () => {
+      if (options.onProgress && sent !== reported) {
+        reported = sent;
+        options.onProgress(sent - before);
+      }
+    };
+      for await (const event of events) {
+        const target = readyNow.get(event.topic) ?? (await prepareTopic(event.topic));
+        enqueue(target, event);
+        if (queuedChunks >= MAX_QUEUED_CHUNKS) {
+          await backpressure();
+          progress();
+        }
+        if (failure !== undefined) break;
+      }
+      await flush();
+      progress();
+    } finally {
+      onAck.delete(collect);
+    }
+    return {
+      sent: sent - before,
+      partitions: Object.fromEntries([...touched].map(([topic, set]) => [topic, [...set].sort((a, b) => a - b)])),
+    };
+  }
+
+  return {
+    topicName,
+    validate,
+    encode,
+    async publish(topic, value, options) {
+      const event = encode(topic, value, options);
+      const target = readyNow.get(topic) ?? (await prepareTopic(topic));
+      await new Promise<void>((resolve, reject) => enqueue(target, event, (error) => (error === undefined ? resolve() : reject(error))));
+    },
+    async publishMany(records, options = {}) {
+      if (Array.isArray(records)) {
+        const problems: FieldProblem[] = [];
+        const events: EncodedEvent[] = [];
+        records.forEach((record: PublishRecord, i: number) => {
+          try {
+            events.push(encode(record.topic, record.value as never, { traceparent: record.traceparent }));
+          } catch (error) {
+            if (!(error instanceof ValidationError)) throw error;
+            for (const p of error.problems) problems.push({ ...p, path: `[${i}].${p.path}` });
+          }
+        });
+        if (problems.length > 0) throw new ValidationError(problems, 'publishMany (nothing was sent)');
+        return streamEncoded(events, options);
+      }
+      const source = records as Iterable<PublishRecord> | AsyncIterable<PublishRecord>;
+      async function* encoded(): AsyncGenerator<EncodedEvent> {
+        for await (const record of source) yield encode(record.topic, record.value as never, { traceparent: record.traceparent });
+      }
+      return streamEncoded(encoded(), options);
+    },
+    publishEncoded: (events, options = {}) => streamEncoded(events, options),
+    flush,
+    async close() {
+      if (closed) return;
+      try {
+        await flush();
+      } finally {
+        closed = true;
+        await producer?.disconnect();
+      }
+    },
+    summary,
+  };
+}
