@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   TRB_TOPOLOGY_INVALID: 'topology.yaml does not validate',
   TRB_TOPOLOGY_DESTRUCTIVE: 'applying the topology would need a destructive change',
   TRB_UNKNOWN_TOPIC: 'the topic is not in the topology or the catalogue',
+  TRB_KAFKA_UNAVAILABLE: 'the Kafka brokers cannot be reached',
   TRB_REGISTRY: 'the schema registry answered with an error',
   TRB_REGISTRY_UNAVAILABLE: 'the schema registry cannot be reached',
   TRB_DECODE: 'a record value is not Confluent-framed Avro',

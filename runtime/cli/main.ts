@@ -6,6 +6,7 @@
  * unavailable (stack not running, broker/registry unreachable).
  */
 import { Command, CommanderError } from 'commander';
+import kafkajs from 'kafkajs';
 import { TributaryError } from '../errors';
 import { register as registerDev } from './commands/dev';
 import { register as registerRegistry } from './commands/registry';
@@ -34,16 +35,33 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.FAILED;
 }
 
+/** kafkajs errors reach the CLI untyped; give the unreachable-broker case its code and advice. */
+function fromKafka(error: unknown): unknown {
+  // kafkajs is CommonJS and builds its exports by spreading, which ESM named imports cannot see.
+  const { KafkaJSConnectionError, KafkaJSError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
+  if (!(error instanceof KafkaJSError)) return error;
+  const unreachable =
+    error instanceof KafkaJSConnectionError || error instanceof KafkaJSNumberOfRetriesExceeded || error.retriable;
+  if (!unreachable) return error;
+  return new TributaryError(
+    'TRB_KAFKA_UNAVAILABLE',
+    `cannot reach Kafka (${error.message}): check KAFKA_BROKERS or start the local stack with \`tributary dev up\``,
+    { retriable: true, cause: error },
+  );
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-  } catch (error) {
+  } catch (caught) {
+    let error = caught;
     if (error instanceof CommanderError) {
       // commander already printed help or the usage error.
       process.exitCode = error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
       return;
     }
+    error = fromKafka(error);
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof TributaryError ? `${error.code}: ` : '';
     process.stderr.write(`tributary: ${code}${message}\n`);
