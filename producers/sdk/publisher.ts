@@ -19,14 +19,16 @@
  */
 import { Partitioners, type Admin, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
 import { resolveConnection } from '../../runtime/config/connection';
-import { TributaryError, UnknownTopicError, ValidationError, type FieldProblem } from '../../runtime/errors';
+import { TributaryError, ValidationError, type FieldProblem } from '../../runtime/errors';
 import { createKafka } from '../../runtime/kafka/client';
-import { loadCatalogue, type Catalogue, type TopicSchema } from '../../runtime/schemas/catalogue';
-import { recordKey } from '../../runtime/schemas/record-key';
-import { cloudEventHeaders, confluentFrame, type Meta } from './envelope';
+import { loadCatalogue, type Catalogue } from '../../runtime/schemas/catalogue';
+import { encodeEvent, problemsOf, publishableSchema, type EncodedEvent, type EncodeOptions } from './encode';
+import { confluentFrame } from './envelope';
 import { schemaIds } from './schema-ids';
-import { PUBLISHABLE_TOPICS, type EventInputs, type PublishableTopic } from './types';
-import { validateEvent } from './validate';
+import type { EventInputs, PublishableTopic } from './types';
+
+export type { EncodedEvent } from './encode';
+export type PublishOptions = EncodeOptions;
 
 export interface PublisherConfig {
   brokers?: string[];
@@ -41,20 +43,7 @@ export interface PublisherConfig {
   catalogue?: Catalogue;
 }
 
-export interface PublishOptions {
-  /** W3C trace context of the caller, sent as the `traceparent` header. */
-  traceparent?: string;
-}
-
 export type PublishRecord = { [T in PublishableTopic]: { topic: T; value: EventInputs[T]; traceparent?: string } }[PublishableTopic];
-
-/** A validated, Avro-encoded event, not yet framed with its schema id. */
-export interface EncodedEvent {
-  topic: PublishableTopic;
-  key: string;
-  avro: Buffer;
-  headers: Record<string, string>;
-}
 
 export interface PublishSummary {
   /** Records acknowledged. */
@@ -129,30 +118,9 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
 
   const topicName = (topic: PublishableTopic) => `${prefix}${topic}`;
 
-  function schemaOf(topic: string): TopicSchema {
-    const schema = catalogue.get(topic);
-    if (!schema || schema.kind !== 'event' || !(PUBLISHABLE_TOPICS as readonly string[]).includes(topic)) {
-      throw new UnknownTopicError(topic, PUBLISHABLE_TOPICS);
-    }
-    return schema;
-  }
-
-  function validate(topic: string, value: unknown): FieldProblem[] {
-    return validateEvent(schemaOf(topic), value);
-  }
-
-  function encode<T extends PublishableTopic>(topic: T, value: EventInputs[T], options: PublishOptions = {}): EncodedEvent {
-    const schema = schemaOf(topic);
-    const problems = validateEvent(schema, value);
-    if (problems.length > 0) throw new ValidationError(problems, topic);
-    const natural = value as unknown as Record<string, unknown>;
-    return {
-      topic,
-      key: recordKey(schema, natural),
-      avro: schema.type.toBuffer(natural),
-      headers: cloudEventHeaders(topic, natural.meta as Meta, options.traceparent),
-    };
-  }
+  const validate = (topic: string, value: unknown) => problemsOf(catalogue, topic, value);
+  const encode = <T extends PublishableTopic>(topic: T, value: EventInputs[T], options: PublishOptions = {}) =>
+    encodeEvent(catalogue, topic, value, options);
 
   async function connect(): Promise<Producer> {
     if (closed) throw new TributaryError('TRB_CONFIG', 'the publisher is closed: create a new one');
@@ -187,7 +155,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     let found = ready.get(topic);
     if (!found) {
       found = (async () => {
-        const schema = schemaOf(topic);
+        const schema = publishableSchema(catalogue, topic);
         const kafkaTopic = topicName(topic);
         await connect();
         if (!(await topicExists(kafkaTopic))) {

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import kafkajs from 'kafkajs';
 import { TributaryError } from '../errors';
 import { register as registerDev } from './commands/dev';
+import { register as registerPublish } from './commands/publish';
 import { register as registerRegistry } from './commands/registry';
 import { register as registerTopology } from './commands/topology';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerDev(program);
   registerTopology(program);
   registerRegistry(program);
+  registerPublish(program);
   return program;
 }
 
