@@ -69,6 +69,8 @@ export interface Publisher {
   publishMany(records: Iterable<PublishRecord> | AsyncIterable<PublishRecord>, options?: ManyOptions): Promise<PublishSummary>;
   /** Sends events `encode` produced (the CLI validates a whole file first, then sends). */
   publishEncoded(events: Iterable<EncodedEvent> | AsyncIterable<EncodedEvent>, options?: ManyOptions): Promise<PublishSummary>;
+  /** Throws one TRB_UNKNOWN_TOPIC error naming every Kafka topic of `topics` that does not exist. */
+  ensureTopics(topics: readonly PublishableTopic[]): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
   /** Everything acknowledged since the publisher was created. */
@@ -109,7 +111,8 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
   let pending: Pending[] = [];
   let linger: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
-  let queuedChunks = 0;
+  /** Completion of each chunk handed to the chain and not yet acknowledged, oldest first. */
+  const queued: Promise<void>[] = [];
   let failure: unknown;
   let closed = false;
   let sent = 0;
@@ -139,8 +142,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     return connecting;
   }
 
-  async function topicExists(kafkaTopic: string): Promise<boolean> {
-    if (knownTopics?.has(kafkaTopic)) return true;
+  async function refreshTopics(): Promise<Set<string>> {
     const admin: Admin = kafka.admin();
     await admin.connect();
     try {
@@ -148,7 +150,22 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     } finally {
       await admin.disconnect();
     }
-    return knownTopics.has(kafkaTopic);
+    return knownTopics;
+  }
+
+  async function topicExists(kafkaTopic: string): Promise<boolean> {
+    if (knownTopics?.has(kafkaTopic)) return true;
+    return (await refreshTopics()).has(kafkaTopic);
+  }
+
+  async function ensureTopics(topics: readonly PublishableTopic[]): Promise<void> {
+    for (const topic of topics) publishableSchema(catalogue, topic);
+    const existing = await refreshTopics();
+    const missing = topics.map(topicName).filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      const which = missing.length === 1 ? `topic ${missing[0]} does not` : `topics ${missing.join(', ')} do not`;
+      throw new TributaryError('TRB_UNKNOWN_TOPIC', `${which} exist in Kafka: run \`tributary topology apply\` to create them`);
+    }
   }
 
   function prepareTopic(topic: PublishableTopic): Promise<TopicReady> {
@@ -189,8 +206,9 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     if (pending.length === 0) return;
     const chunk = pending;
     pending = [];
-    queuedChunks++;
-    chain = chain.then(() => sendChunk(chunk)).finally(() => queuedChunks--);
+    const sentChunk = chain.then(() => sendChunk(chunk));
+    queued.push(sentChunk);
+    chain = sentChunk.finally(() => queued.splice(queued.indexOf(sentChunk), 1));
   }
 
   async function sendChunk(chunk: Pending[]): Promise<void> {
@@ -221,7 +239,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
 
   /** Waits while too many chunks are queued, so a fast source cannot outrun the broker. */
   async function backpressure(): Promise<void> {
-    while (queuedChunks >= MAX_QUEUED_CHUNKS) await Promise.race([chain, new Promise((r) => setTimeout(r, 5))]);
+    while (queued.length >= MAX_QUEUED_CHUNKS) await queued[0];
   }
 
   function summary(): PublishSummary {
@@ -263,7 +281,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
       for await (const event of events) {
         const target = readyNow.get(event.topic) ?? (await prepareTopic(event.topic));
         enqueue(target, event);
-        if (queuedChunks >= MAX_QUEUED_CHUNKS) {
+        if (queued.length >= MAX_QUEUED_CHUNKS) {
           await backpressure();
           progress();
         }
@@ -311,6 +329,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
       return streamEncoded(encoded(), options);
     },
     publishEncoded: (events, options = {}) => streamEncoded(events, options),
+    ensureTopics,
     flush,
     async close() {
       if (closed) return;

@@ -11,6 +11,7 @@ import { TributaryError } from '../errors';
 import { register as registerDev } from './commands/dev';
 import { register as registerPublish } from './commands/publish';
 import { register as registerRegistry } from './commands/registry';
+import { register as registerSimulate } from './commands/simulate';
 import { register as registerTopology } from './commands/topology';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNAVAILABLE: 3 } as const;
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerTopology(program);
   registerRegistry(program);
   registerPublish(program);
+  registerSimulate(program);
   return program;
 }
 

@@ -130,7 +130,7 @@ async function publishCommand(topic: string, options: PublishCliOptions): Promis
   } else {
     const where = partitions.length > 0 ? ` (partition${partitions.length === 1 ? '' : 's'} ${partitionRanges(partitions)})` : '';
     const skipped = invalidLines > 0 ? `; skipped ${invalidLines} invalid line${invalidLines === 1 ? '' : 's'}` : '';
-    process.stdout.write(`sent ${summary.sent} event${summary.sent === 1 ? "" : "s"} to ${kafkaTopic}${where} in ${seconds.toFixed(1)} s, ${rate} events/s${skipped}\n`);
+    process.stdout.write(`sent ${summary.sent} event${summary.sent === 1 ? '' : 's'} to ${kafkaTopic}${where} in ${seconds.toFixed(1)} s, ${rate} events/s${skipped}\n`);
   }
 }
 

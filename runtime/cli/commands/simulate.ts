@@ -1,0 +1,141 @@
+/**
+ * `tributary simulate [--rate N] [--events N | --duration S] [--seed K] [--out DIR]
+ * [--invalid-rate R] [--duplicate-rate R]` (SPEC §9): the distributor simulator.
+ *
+ * With --out, writes `<DIR>/<topic>.ndjson` (same seed and options → byte-identical files) and
+ * needs --events or --duration. Otherwise publishes through the producer SDK, paced at --rate
+ * events/s when given, else as fast as the broker takes them; without --events/--duration it
+ * runs until Ctrl-C, then flushes what it handed over. Every source topic must exist first: a
+ * missing one is a single line saying to run `tributary topology apply`, before anything is sent.
+ * Progress goes to stderr; the per-topic summary (table, or one JSON object) to stdout.
+ */
+import { Option, type Command } from 'commander';
+import Table from 'cli-table3';
+import { createPublisher, type PublishRecord } from '../../../producers/sdk/publisher';
+import { stderrProgress } from '../../../producers/sdk/progress';
+import { paced, simulate, simulateToDir, SOURCE_TOPICS, type SimulateOptions, type SimEvent } from '../../../producers/simulator';
+import { UsageError } from '../../errors';
+
+interface SimulateCliOptions {
+  rate?: string;
+  events?: string;
+  duration?: string;
+  seed: string;
+  out?: string;
+  invalidRate?: string;
+  duplicateRate?: string;
+  topicPrefix: string;
+  format: 'table' | 'json';
+}
+
+export function register(program: Command): void {
+  program
+    .command('simulate')
+    .description('realistic, reproducible distributor traffic (CRM, ecommerce, EDI, ERP, WMS): publish it or write NDJSON files')
+    .option('--rate <n>', 'publish at about N events per second (wall clock; default: as fast as possible)')
+    .option('--events <n>', 'stop after N events')
+    .option('--duration <s>', 'stop after S seconds of simulated time')
+    .option('--seed <k>', 'random seed: the same seed and options give the same events', '1')
+    .option('--out <dir>', 'write <dir>/<topic>.ndjson instead of publishing (needs --events or --duration)')
+    .option('--invalid-rate <r>', 'share of order versions that break a business rule (0-1, default 0.005)')
+    .option('--duplicate-rate <r>', 'chance that a retrying source re-sends an event (0-1, default 0)')
+    .option('--topic-prefix <prefix>', 'publish to <prefix><topic>, for isolated test or tenant topics', '')
+    .addOption(new Option('--format <format>', 'summary output').choices(['table', 'json']).default('table'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tributary simulate --events 10000 --seed 7 --out ./sim     same files every time
+  tributary simulate --rate 200                              live traffic until Ctrl-C
+Topics must exist: run \`tributary topology apply\` first.`,
+    )
+    .action(async (options: SimulateCliOptions) => {
+      await simulateCommand(options);
+    });
+}
+
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed)) throw new UsageError(`--${name} ${value} is not a number`);
+  return parsed;
+}
+
+function simulateOptions(options: SimulateCliOptions): SimulateOptions {
+  const events = numberOption('events', options.events);
+  const duration = numberOption('duration', options.duration);
+  if (events !== undefined && duration !== undefined) throw new UsageError('give --events or --duration, not both');
+  const seed = /^-?\d+$/.test(options.seed) ? Number(options.seed) : options.seed;
+  return {
+    seed,
+    events,
+    duration,
+    invalidRate: numberOption('invalid-rate', options.invalidRate),
+    duplicateRate: numberOption('duplicate-rate', options.duplicateRate),
+  };
+}
+
+async function simulateCommand(options: SimulateCliOptions): Promise<void> {
+  const simulation = simulateOptions(options);
+  const rate = numberOption('rate', options.rate);
+  if (rate !== undefined && !(rate > 0)) throw new UsageError(`--rate ${options.rate} must be above 0 events per second`);
+  const started = performance.now();
+
+  if (options.out !== undefined) {
+    if (rate !== undefined) throw new UsageError('--rate paces publishing; it has no meaning with --out');
+    const summary = simulateToDir(simulation, options.out);
+    printSummary(options.format, summary.perTopic, summary.events, (performance.now() - started) / 1000, `wrote ${summary.events} events to ${options.out}`);
+    return;
+  }
+
+  const events = simulate(simulation);
+  const publisher = createPublisher({ topicPrefix: options.topicPrefix, clientId: 'tributary-simulate' });
+  const perTopic = Object.fromEntries(SOURCE_TOPICS.map((t) => [t, 0])) as Record<string, number>;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = stderrProgress();
+  let handed = 0;
+  try {
+    await publisher.ensureTopics(SOURCE_TOPICS);
+    const source: AsyncIterable<SimEvent> = rate === undefined ? toAsync(events) : paced(events, rate, stop.signal);
+    async function* records(): AsyncGenerator<PublishRecord> {
+      for await (const event of source) {
+        if (stop.signal.aborted) return;
+        perTopic[event.topic]!++;
+        handed++;
+        yield { topic: event.topic, value: event.value } as PublishRecord;
+      }
+    }
+    await publisher.publishMany(records(), {
+      onProgress: (sent) => {
+        const seconds = (performance.now() - started) / 1000;
+        progress.update(`published ${sent} events, ${Math.round(sent / Math.max(seconds, 0.001))} events/s`);
+      },
+    });
+  } finally {
+    progress.done();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await publisher.close().catch(() => undefined);
+  }
+  const sent = publisher.summary().sent;
+  const prefix = options.topicPrefix ? ` (topics prefixed ${options.topicPrefix})` : '';
+  printSummary(options.format, perTopic, sent, (performance.now() - started) / 1000, `published ${sent} of ${handed} events${prefix}`);
+}
+
+async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+function printSummary(format: 'table' | 'json', perTopic: Record<string, number>, events: number, seconds: number, headline: string): void {
+  const rate = Math.round(events / Math.max(seconds, 0.001));
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify({ events, perTopic, seconds: Number(seconds.toFixed(3)), eventsPerSecond: rate })}\n`);
+    return;
+  }
+  const table = new Table({ head: ['topic', 'events'], style: { head: [], border: [] } });
+  for (const topic of SOURCE_TOPICS) table.push([topic, String(perTopic[topic] ?? 0)]);
+  process.stdout.write(`${table.toString()}\n${headline} in ${seconds.toFixed(1)} s, ${rate} events/s\n`);
+}
