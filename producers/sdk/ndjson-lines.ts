@@ -35,7 +35,8 @@ export function parseLine({ line, text }: NumberedLine): ParsedLine {
   try {
     return { line, ok: true, value: JSON.parse(text) };
   } catch (error) {
-    const reason = (error as Error).message.replace(/^JSON\.parse: /, '');
+    // V8 may quote the whole line back ("..." is not valid JSON): the line number already says where.
+    const reason = (error as Error).message.replace(/, ".*" is not valid JSON$/s, '').slice(0, 160);
     return { line, ok: false, problems: [{ path: '(line)', code: 'JSON', message: `not valid JSON: ${reason}` }] };
   }
 }
