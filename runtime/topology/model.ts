@@ -18,24 +18,11 @@ export const SUPPORTED_VERSION = 1;
 /** Kafka's retention.ms for "keep forever". */
 export const FOREVER = -1;
 
-export type Compatibility =
-  | 'BACKWARD'
-  | 'BACKWARD_TRANSITIVE'
-  | 'FORWARD'
-  | 'FORWARD_TRANSITIVE'
-  | 'FULL'
-  | 'FULL_TRANSITIVE'
-  | 'NONE';
+// The levels are the registry's: one list, so the topology cannot accept a level the registry refuses.
+import type { CompatibilityLevel } from '../registry/compat';
 
-export const COMPATIBILITY_LEVELS: readonly Compatibility[] = [
-  'BACKWARD',
-  'BACKWARD_TRANSITIVE',
-  'FORWARD',
-  'FORWARD_TRANSITIVE',
-  'FULL',
-  'FULL_TRANSITIVE',
-  'NONE',
-];
+export { COMPATIBILITY_LEVELS } from '../registry/compat';
+export type Compatibility = CompatibilityLevel;
 
 export interface TopicSpec {
   name: string;
