@@ -115,6 +115,9 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
   const queued: Promise<void>[] = [];
   let failure: unknown;
   let closed = false;
+  let closing = false;
+  /** publish() calls still waiting for their topic to be ready: flush and close wait for them. */
+  const preparing = new Set<Promise<unknown>>();
   let sent = 0;
   const partitions = new Map<string, Set<number>>();
   const onAck = new Set<(written: RecordMetadata[]) => void>();
@@ -250,6 +253,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
   }
 
   async function flush(): Promise<void> {
+    while (preparing.size > 0) await Promise.allSettled([...preparing]);
     dispatch();
     await chain;
     if (failure !== undefined) {
@@ -303,9 +307,20 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     validate,
     encode,
     async publish(topic, value, options) {
+      if (closing) throw new TributaryError('TRB_CONFIG', 'the publisher is closed: create a new one');
       const event = encode(topic, value, options);
-      const target = readyNow.get(topic) ?? (await prepareTopic(topic));
-      await new Promise<void>((resolve, reject) => enqueue(target, event, (error) => (error === undefined ? resolve() : reject(error))));
+      let target = readyNow.get(topic);
+      if (!target) {
+        const ready = prepareTopic(topic);
+        preparing.add(ready);
+        try {
+          target = await ready;
+        } finally {
+          preparing.delete(ready);
+        }
+      }
+      const acked = new Promise<void>((resolve, reject) => enqueue(target, event, (error) => (error === undefined ? resolve() : reject(error))));
+      await acked;
     },
     async publishMany(records, options = {}) {
       if (Array.isArray(records)) {
@@ -333,6 +348,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     flush,
     async close() {
       if (closed) return;
+      closing = true;
       try {
         await flush();
       } finally {
