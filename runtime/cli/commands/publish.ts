@@ -25,7 +25,7 @@ const SHOWN_PROBLEMS = 50;
 
 interface PublishCliOptions {
   file: string;
-  skipInvalid: boolean;
+  skipInvalid?: boolean;
   format: 'text' | 'json';
   topicPrefix: string;
 }
@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .description('publish NDJSON natural-JSON event values to a source topic, every line validated first')
     .argument('<topic>', 'catalogue topic, e.g. order.created')
     .option('-f, --file <file>', 'NDJSON input file, or - for stdin', '-')
-    .option('--skip-invalid', 'send the valid lines and report how many were skipped (default: send nothing if any line is invalid)', false)
+    .option('--skip-invalid', 'send the valid lines and report how many were skipped (without it, one invalid line means nothing is sent)')
     .addOption(new Option('--format <format>', 'result output').choices(['text', 'json']).default('text'))
     .option('--topic-prefix <prefix>', 'publish to <prefix><topic> (subject <prefix><topic>-value), for isolated test or tenant topics', '')
     .addHelpText(
