@@ -17,7 +17,7 @@
  *   subject follows the Kafka topic (`<prefix><topic>-value`, TopicNameStrategy) so consumers
  *   find the schema the usual way; `ce_type` stays the catalogue topic.
  */
-import { Partitioners, type Admin, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
 import { resolveConnection } from '../../runtime/config/connection';
 import { TributaryError, ValidationError, type FieldProblem } from '../../runtime/errors';
 import { createKafka } from '../../runtime/kafka/client';
@@ -65,7 +65,11 @@ export interface Publisher {
   /** Validates and encodes without sending; throws ValidationError listing every problem. */
   encode<T extends PublishableTopic>(topic: T, value: EventInputs[T], options?: PublishOptions): EncodedEvent;
   publish<T extends PublishableTopic>(topic: T, value: EventInputs[T], options?: PublishOptions): Promise<void>;
-  /** An array is validated whole before anything is sent; an iterable is validated as it streams. */
+  /**
+   * An array is validated whole before anything is sent (problem paths start `[i].`); an
+   * iterable is validated as it streams: the records before an invalid one are sent, then its
+   * ValidationError is thrown.
+   */
   publishMany(records: Iterable<PublishRecord> | AsyncIterable<PublishRecord>, options?: ManyOptions): Promise<PublishSummary>;
   /** Sends events `encode` produced (the CLI validates a whole file first, then sends). */
   publishEncoded(events: Iterable<EncodedEvent> | AsyncIterable<EncodedEvent>, options?: ManyOptions): Promise<PublishSummary>;
@@ -89,6 +93,8 @@ interface TopicReady {
 }
 
 const MAX_QUEUED_CHUNKS = 2;
+// kafkajs is CommonJS; its default export is the one shape every loader agrees on.
+const { Partitioners } = kafkajs;
 
 export function createPublisher(config: PublisherConfig = {}): Publisher {
   const needsConnection = !config.brokers || !config.registryUrl;
@@ -265,6 +271,13 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
 
   async function streamEncoded(events: Iterable<EncodedEvent> | AsyncIterable<EncodedEvent>, options: ManyOptions): Promise<PublishSummary> {
     const before = sent;
+    let reported = sent;
+    const progress = () => {
+      if (options.onProgress && sent !== reported) {
+        reported = sent;
+        options.onProgress(sent - before);
+      }
+    };
     const touched = new Map<string, Set<number>>();
     const collect = (written: RecordMetadata[]) => {
       for (const meta of written) {
@@ -275,21 +288,20 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     };
     onAck.add(collect);
     try {
-    let reported = sent;
-    const progress = () => {
-      if (options.onProgress && sent !== reported) {
-        reported = sent;
-        options.onProgress(sent - before);
-      }
-    };
-      for await (const event of events) {
-        const target = readyNow.get(event.topic) ?? (await prepareTopic(event.topic));
-        enqueue(target, event);
-        if (queued.length >= MAX_QUEUED_CHUNKS) {
-          await backpressure();
-          progress();
+      try {
+        for await (const event of events) {
+          const target = readyNow.get(event.topic) ?? (await prepareTopic(event.topic));
+          enqueue(target, event);
+          if (queued.length >= MAX_QUEUED_CHUNKS) {
+            await backpressure();
+            progress();
+          }
+          if (failure !== undefined) break;
         }
-        if (failure !== undefined) break;
+      } catch (error) {
+        // The source failed (an invalid record in a stream): what was handed over still goes out.
+        await flush().catch(() => undefined);
+        throw error;
       }
       await flush();
       progress();
@@ -301,6 +313,7 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
       partitions: Object.fromEntries([...touched].map(([topic, set]) => [topic, [...set].sort((a, b) => a - b)])),
     };
   }
+
 
   return {
     topicName,

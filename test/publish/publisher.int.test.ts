@@ -133,6 +133,23 @@ describe('createPublisher against the stack', () => {
     expect(await recordCount(`${prefix}return.received`)).toBe(before);
   });
 
+  it('a stream with an invalid record: those before it are sent, then the ValidationError', async () => {
+    const publisher = createPublisher({ brokers: stack.brokers, registryUrl: stack.registryUrl, topicPrefix: prefix, batchSize: 1000, lingerMs: 10_000 });
+    const before = await recordCount(`${prefix}customer.upserted`);
+    const base = sampleEvents()['customer.upserted'];
+    async function* stream(): AsyncGenerator<PublishRecord> {
+      for (let i = 0; i < 30; i++) yield { topic: 'customer.upserted', value: { ...base, meta: { ...base.meta, eventId: `cust-${i}` }, customerId: `C-${i}` } };
+      yield { topic: 'customer.upserted', value: { ...base, customerId: 'C 31' } };
+      yield { topic: 'customer.upserted', value: base };
+    }
+    const error = await publisher.publishMany(stream()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).problems.map((p) => `${p.path} ${p.code}`)).toEqual(['customerId PATTERN']);
+    // No linger wait and no close yet: the 30 were flushed when the stream failed.
+    expect((await recordCount(`${prefix}customer.upserted`)) - before).toBe(30);
+    await publisher.close();
+  });
+
   it('a Kafka topic that does not exist is TRB_UNKNOWN_TOPIC telling to run topology apply', async () => {
     const publisher = createPublisher({ brokers: stack.brokers, registryUrl: stack.registryUrl, topicPrefix: `${uniqueName('absent')}.` });
     const error = await publisher.publish('order.cancelled', sampleEvents()['order.cancelled']).catch((e: unknown) => e);

@@ -3,8 +3,8 @@
  * NDJSON of natural-JSON values to a source topic through the producer SDK.
  *
  * Every line is parsed, validated and encoded before anything is sent. Memory: only the encoded
- * events are kept (key, Avro bytes, headers; about a fifth of the JSON text), never the text or
- * the parsed objects, and the input is read once, so `-` (stdin) works like a file.
+ * events are kept (key, Avro bytes, headers: about 0.5 KB each, ~50 MB for 100k order lines),
+ * never the text or the parsed objects, and the input is read once, so `-` (stdin) works too.
  * Any invalid line → each problem as `line N: path: reason` on stderr, nothing sent, exit 2;
  * with --skip-invalid the valid lines are sent and the skipped count reported.
  * Unknown topic → one line listing the source topics, exit 2. Missing Kafka topic → one line
