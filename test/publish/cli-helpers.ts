@@ -48,3 +48,14 @@ export async function recordCount(topic: string): Promise<number> {
   const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(topic));
   return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
 }
+
+/** Deletes (soft, then permanently) the registry subjects a test's prefixed topics created. */
+export async function deleteSubjects(prefix: string): Promise<void> {
+  const base = testStack().registryUrl.replace(/\/+$/, '');
+  const subjects = (await (await fetch(`${base}/subjects`)).json()) as string[];
+  for (const subject of subjects.filter((s) => s.startsWith(prefix))) {
+    const at = `${base}/subjects/${encodeURIComponent(subject)}`;
+    await fetch(at, { method: 'DELETE' }).catch(() => undefined);
+    await fetch(`${at}?permanent=true`, { method: 'DELETE' }).catch(() => undefined);
+  }
+}

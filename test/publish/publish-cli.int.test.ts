@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleEvents } from '../../producers/sdk/sample-events';
 import { uniqueName } from '../harness/names';
-import { createTopics, deleteTopics, recordCount, tributary } from './cli-helpers';
+import { createTopics, deleteSubjects, deleteTopics, recordCount, tributary } from './cli-helpers';
 
 const prefix = `${uniqueName('pubcli')}.`;
 const strictTopic = `${prefix}order.created`;
@@ -42,6 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await deleteSubjects(prefix);
   await deleteTopics(topicsToDelete);
   rmSync(dir, { recursive: true, force: true });
 });

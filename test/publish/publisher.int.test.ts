@@ -16,7 +16,7 @@ import { avroOptions } from '../../runtime/schemas/avro-types';
 import { uniqueName } from '../harness/names';
 import { testStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
-import { createTopics, deleteTopics, recordCount } from './cli-helpers';
+import { createTopics, deleteSubjects, deleteTopics, recordCount } from './cli-helpers';
 
 const stack = testStack();
 const prefix = `${uniqueName('sdk')}.`;
@@ -63,6 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await deleteSubjects(prefix);
   await deleteTopics(topics);
 });
 

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { simulate, SOURCE_TOPICS } from '../../producers/simulator';
 import { uniqueName } from '../harness/names';
-import { createTopics, deleteTopics, recordCount, tributary } from './cli-helpers';
+import { createTopics, deleteSubjects, deleteTopics, recordCount, tributary } from './cli-helpers';
 
 const prefix = `${uniqueName('simcli')}.`;
 const topics = SOURCE_TOPICS.map((t) => `${prefix}${t}`);
 const dirs: string[] = [];
 
 afterAll(async () => {
+  await deleteSubjects(prefix);
   await deleteTopics(topics);
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
