@@ -1,0 +1,221 @@
+/**
+ * The `atp` fold (SPEC §5), per sku@warehouse. Pure: no clock, no I/O; safety stock comes from
+ * the item table in `ctx`, the grace period from `ctx.graceMs`.
+ *
+ * Inputs: stock.adjusted, stock.counted, orders.movements (./../orders/movements.ts). Output:
+ * atp.changed `{ sku, warehouse, onHand, reserved, safetyStock, atp, available, asOf }` whenever
+ * the row differs from the last one sent. `refresh` recomputes a row after its item changed.
+ *
+ * On hand in event time, with a grace period:
+ *  - `watermark` = the greatest occurredAt of a stock fact at the row (adjustment, count, STOCK
+ *    movement); `settledBefore` = watermark − graceMs, never decreasing. Movements at or after
+ *    it are kept one by one in `recent`; older ones are folded into `baseline`, the on-hand
+ *    contribution of everything before `settledBefore`. So the state stays bounded by the
+ *    traffic of one grace period.
+ *  - The latest count C (greatest occurredAt, ties greater eventId) has an effective time `at`,
+ *    normally its occurredAt. onHand = C.qty + Σ recent after C.at when C.at ≥ settledBefore,
+ *    else baseline + Σ recent (baseline already starts from C).
+ *  - A movement older than settledBefore is still exact: sums commute and the only thing that
+ *    decides whether it counts is whether it is later than C, which the state knows; it goes
+ *    into baseline (or is dropped if C supersedes it). It is still reported as late.
+ *  - A count older than settledBefore that is later than C cannot be exact (the movements
+ *    between it and settledBefore are folded away): it is applied as of its arrival, i.e. with
+ *    `at` = the watermark, so only movements after the watermark add to it. The step reports it
+ *    in `lateBeyondGrace` for the metric. Its real occurredAt/eventId still rank later counts.
+ *  - A movement with occurredAt EQUAL to C's is inside the count (SPEC's strict `>`).
+ * Reservations: one absolute value per orderId with its rev; a record whose rev is not greater
+ * than the stored one is ignored, so replays and duplicates change nothing. Entries are kept
+ * when they drop to 0 so an old record can never resurrect them.
+ * asOf = greatest occurredAt of stock facts and of RESERVATION touchedAt (valid versions naming
+ * the row); cancels, picks and item updates never move it. A row exists once any of those
+ * arrived; a RESERVATION with touchedAt null for a row never touched creates nothing.
+ */
+import type { TableView } from '../../runtime/processor/table';
+import type { FoldInput, Output, Step } from '../../runtime/processor/types';
+import { MOVEMENTS_TOPIC, type MovementRecord } from '../orders/movements';
+import { stockKey, type Item, type Meta, type StockAdjusted, type StockCounted } from '../types';
+
+export const ATP_INPUTS = ['stock.adjusted', 'stock.counted', MOVEMENTS_TOPIC] as const;
+export const ATP_OUTPUTS = ['atp.changed'] as const;
+export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000;
+
+export interface AtpContext {
+  items: TableView<Item>;
+  graceMs: number;
+}
+
+export interface Count {
+  eventId: string;
+  occurredAt: number;
+  /** Effective time: occurredAt, or the watermark at arrival for a count late beyond grace. */
+  at: number;
+  qty: number;
+}
+
+export interface AtpState {
+  sku: string;
+  warehouse: string;
+  count: Count | null;
+  baseline: number;
+  settledBefore: number | null;
+  watermark: number | null;
+  /** Movements with occurredAt ≥ settledBefore: [occurredAt, delta]. */
+  recent: [number, number][];
+  reservations: Record<string, { reserved: number; rev: number }>;
+  asOf: number | null;
+  /** JSON of the last atp.changed sent. */
+  lastSent: string | null;
+}
+
+export interface AtpRow {
+  sku: string;
+  warehouse: string;
+  onHand: number;
+  reserved: number;
+  safetyStock: number;
+  atp: number;
+  available: number;
+  asOf: number;
+}
+
+export function emptyAtpState(sku: string, warehouse: string): AtpState {
+  return { sku, warehouse, count: null, baseline: 0, settledBefore: null, watermark: null, recent: [], reservations: {}, asOf: null, lastSent: null };
+}
+
+export function onHandOf(state: AtpState): number {
+  const { count } = state;
+  const settled = state.settledBefore ?? Number.NEGATIVE_INFINITY;
+  if (count && count.at >= settled) {
+    return state.recent.reduce((sum, [t, delta]) => (t > count.at ? sum + delta : sum), count.qty);
+  }
+  return state.recent.reduce((sum, [, delta]) => sum + delta, state.baseline);
+}
+
+export function safetyStockOf(item: Item | undefined, warehouse: string): number {
+  if (!item || !Object.prototype.hasOwnProperty.call(item.safetyStock, warehouse)) return 0;
+  return item.safetyStock[warehouse] ?? 0;
+}
+
+export function rowOf(state: AtpState, ctx: AtpContext): AtpRow {
+  const onHand = onHandOf(state);
+  const reserved = Object.values(state.reservations).reduce((sum, r) => sum + r.reserved, 0);
+  const safetyStock = safetyStockOf(ctx.items.get(state.sku), state.warehouse);
+  const atp = onHand - reserved - safetyStock;
+  return { sku: state.sku, warehouse: state.warehouse, onHand, reserved, safetyStock, atp, available: Math.max(0, atp), asOf: state.asOf as number };
+}
+
+function isLaterCount(a: { occurredAt: number; eventId: string }, b: Count): boolean {
+  if (a.occurredAt !== b.occurredAt) return a.occurredAt > b.occurredAt;
+  return a.eventId > b.eventId;
+}
+
+const moveAsOf = (state: AtpState, t: number): void => {
+  state.asOf = state.asOf === null ? t : Math.max(state.asOf, t);
+};
+
+/** Advances the watermark and folds movements that fell out of the grace window into baseline. */
+function advance(state: AtpState, t: number, graceMs: number): void {
+  if (state.watermark !== null && t <= state.watermark) return;
+  state.watermark = t;
+  const horizon = t - graceMs;
+  if (state.settledBefore !== null && horizon <= state.settledBefore) return;
+  const settled = state.settledBefore ?? Number.NEGATIVE_INFINITY;
+  const leaving = state.recent.filter(([at]) => at < horizon);
+  const { count } = state;
+  if (count && count.at >= settled && count.at < horizon) {
+    state.baseline = leaving.reduce((sum, [at, delta]) => (at > count.at ? sum + delta : sum), count.qty);
+  } else if (!(count && count.at >= horizon)) {
+    state.baseline = leaving.reduce((sum, [, delta]) => sum + delta, state.baseline);
+  }
+  state.recent = state.recent.filter(([at]) => at >= horizon);
+  state.settledBefore = horizon;
+}
+
+/** Applies a movement in event time; true if it arrived later than the grace period. */
+function applyMovement(state: AtpState, t: number, delta: number, graceMs: number): boolean {
+  const late = state.settledBefore !== null && t < state.settledBefore;
+  if (late) {
+    if (!(state.count && t <= state.count.at)) state.baseline += delta;
+  } else {
+    state.recent.push([t, delta]);
+    advance(state, t, graceMs);
+  }
+  return late;
+}
+
+function applyCount(state: AtpState, counted: StockCounted, graceMs: number): boolean {
+  const { eventId, occurredAt } = counted.meta;
+  const late = state.settledBefore !== null && occurredAt < state.settledBefore;
+  if (state.count && !isLaterCount({ eventId, occurredAt }, state.count)) return late;
+  if (late) {
+    // As of its arrival: everything seen so far is taken to be inside the count.
+    state.count = { eventId, occurredAt, at: state.watermark as number, qty: counted.countedQuantity };
+  } else {
+    state.count = { eventId, occurredAt, at: occurredAt, qty: counted.countedQuantity };
+    advance(state, occurredAt, graceMs);
+  }
+  return late;
+}
+
+function emitIfChanged(state: AtpState, ctx: AtpContext): Output[] {
+  if (state.asOf === null) return [];
+  const row = rowOf(state, ctx);
+  const json = JSON.stringify(row);
+  if (json === state.lastSent) return [];
+  state.lastSent = json;
+  return [{ topic: 'atp.changed', key: stockKey(state.sku, state.warehouse), value: row }];
+}
+
+export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: AtpContext): Step<AtpState> {
+  const value = input.value as { meta: Meta; sku: string; warehouse: string };
+  const state: AtpState = previous ? structuredClone(previous) : emptyAtpState(value.sku, value.warehouse);
+  let late = false;
+  switch (input.topic) {
+    case 'stock.adjusted': {
+      const adjusted = value as StockAdjusted;
+      late = applyMovement(state, adjusted.meta.occurredAt, adjusted.delta, ctx.graceMs);
+      moveAsOf(state, adjusted.meta.occurredAt);
+      break;
+    }
+    case 'stock.counted': {
+      const counted = value as StockCounted;
+      late = applyCount(state, counted, ctx.graceMs);
+      moveAsOf(state, counted.meta.occurredAt);
+      break;
+    }
+    case MOVEMENTS_TOPIC: {
+      const record = value as unknown as MovementRecord;
+      if (record.kind === 'STOCK') {
+        late = applyMovement(state, record.occurredAt, record.delta, ctx.graceMs);
+        moveAsOf(state, record.occurredAt);
+      } else {
+        const known = state.reservations[record.orderId];
+        if (known && record.rev <= known.rev) return { state: previous, outputs: [] };
+        state.reservations[record.orderId] = { reserved: record.reserved, rev: record.rev };
+        if (record.touchedAt !== null) moveAsOf(state, record.touchedAt);
+      }
+      break;
+    }
+    default:
+      throw new Error(`atp: not an input topic "${input.topic}"`);
+  }
+  if (state.asOf === null && !previous) {
+    // Nothing has named this row yet (a zero reservation from an order without a line here).
+    return { state: Object.keys(state.reservations).length > 0 ? state : undefined, outputs: [] };
+  }
+  const step: Step<AtpState> = { state, outputs: emitIfChanged(state, ctx) };
+  if (late) step.lateBeyondGrace = 1;
+  return step;
+}
+
+/** After the sku's item changed (safety stock): re-emit the row if it changed. */
+export function refreshAtp(previous: AtpState, _key: string, ctx: AtpContext): Step<AtpState> {
+  const state = structuredClone(previous);
+  return { state, outputs: emitIfChanged(state, ctx) };
+}
+
+/** The state key of an atp input: sku@warehouse. */
+export function atpKeyOf(_topic: string, value: unknown): string {
+  const v = value as { sku: string; warehouse: string };
+  return stockKey(v.sku, v.warehouse);
+}

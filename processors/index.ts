@@ -1,0 +1,10 @@
+/**
+ * The processor registry: every processor by name, as topology.yaml names them. The runtime
+ * looks processors up here; adding one means adding its folder and a line below.
+ */
+import atp from './atp';
+import orders from './orders';
+
+export const processors = { orders, atp } as const;
+
+export type ProcessorName = keyof typeof processors;

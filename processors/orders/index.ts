@@ -1,0 +1,24 @@
+/**
+ * The `orders` processor declaration: order versions, validation against the item master,
+ * order.status, order.rejected and the orders.movements repartition to atp (./fold.ts).
+ */
+import type { TableView } from '../../runtime/processor/table';
+import { defineProcessor } from '../../runtime/processor/types';
+import type { Item } from '../types';
+import { foldOrders, ORDERS_INPUTS, ORDERS_OUTPUTS, type OrderState, type OrdersContext } from './fold';
+
+export default defineProcessor<OrderState, OrdersContext>({
+  name: 'orders',
+  inputs: ORDERS_INPUTS,
+  tables: ['item.upserted'],
+  outputs: ORDERS_OUTPUTS,
+  keyOf: (_topic, value) => (value as { orderId: string }).orderId,
+  fold: foldOrders,
+  createContext: (tables) => ({ items: requireTable<Item>(tables, 'item.upserted') }),
+});
+
+function requireTable<V>(tables: ReadonlyMap<string, TableView<unknown>>, topic: string): TableView<V> {
+  const table = tables.get(topic);
+  if (!table) throw new Error(`orders: the global table ${topic} was not provided`);
+  return table as TableView<V>;
+}
