@@ -24,8 +24,10 @@
  *    in `lateBeyondGrace` for the metric. Its real occurredAt/eventId still rank later counts.
  *  - A movement with occurredAt EQUAL to C's is inside the count (SPEC's strict `>`).
  * Reservations: one absolute value per orderId with its rev; a record whose rev is not greater
- * than the stored one is ignored, so replays and duplicates change nothing. Entries are kept
- * when they drop to 0 so an old record can never resurrect them.
+ * than the stored one is ignored, so a replayed older record cannot undo a newer one. An entry
+ * that drops to 0 is removed (shipped and cancelled orders would otherwise pile up on hot rows
+ * and make every fold O(orders ever)); an older record for it can then only come back as a
+ * duplicate, which the runtime's eventId dedupe (kept at least a grace period) drops.
  * asOf = greatest occurredAt of stock facts and of RESERVATION touchedAt (valid versions naming
  * the row); cancels, picks and item updates never move it. A row exists once any of those
  * arrived; a RESERVATION with touchedAt null for a row never touched creates nothing.
@@ -59,9 +61,11 @@ export interface AtpState {
   baseline: number;
   settledBefore: number | null;
   watermark: number | null;
-  /** Movements with occurredAt ≥ settledBefore: [occurredAt, delta]. */
+  /** Movements with occurredAt ≥ settledBefore, sorted by occurredAt: [occurredAt, delta]. */
   recent: [number, number][];
   reservations: Record<string, { reserved: number; rev: number }>;
+  /** Σ reservations[*].reserved, kept so a hot row does not re-add its orders on every fold. */
+  reserved: number;
   asOf: number | null;
   /** JSON of the last atp.changed sent. */
   lastSent: string | null;
@@ -79,7 +83,7 @@ export interface AtpRow {
 }
 
 export function emptyAtpState(sku: string, warehouse: string): AtpState {
-  return { sku, warehouse, count: null, baseline: 0, settledBefore: null, watermark: null, recent: [], reservations: {}, asOf: null, lastSent: null };
+  return { sku, warehouse, count: null, baseline: 0, settledBefore: null, watermark: null, recent: [], reservations: {}, reserved: 0, asOf: null, lastSent: null };
 }
 
 export function onHandOf(state: AtpState): number {
@@ -98,7 +102,7 @@ export function safetyStockOf(item: Item | undefined, warehouse: string): number
 
 export function rowOf(state: AtpState, ctx: AtpContext): AtpRow {
   const onHand = onHandOf(state);
-  const reserved = Object.values(state.reservations).reduce((sum, r) => sum + r.reserved, 0);
+  const reserved = state.reserved;
   const safetyStock = safetyStockOf(ctx.items.get(state.sku), state.warehouse);
   const atp = onHand - reserved - safetyStock;
   return { sku: state.sku, warehouse: state.warehouse, onHand, reserved, safetyStock, atp, available: Math.max(0, atp), asOf: state.asOf as number };
@@ -120,14 +124,15 @@ function advance(state: AtpState, t: number, graceMs: number): void {
   const horizon = t - graceMs;
   if (state.settledBefore !== null && horizon <= state.settledBefore) return;
   const settled = state.settledBefore ?? Number.NEGATIVE_INFINITY;
-  const leaving = state.recent.filter(([at]) => at < horizon);
+  let k = 0;
+  while (k < state.recent.length && (state.recent[k] as [number, number])[0] < horizon) k++;
+  const leaving = state.recent.splice(0, k);
   const { count } = state;
   if (count && count.at >= settled && count.at < horizon) {
     state.baseline = leaving.reduce((sum, [at, delta]) => (at > count.at ? sum + delta : sum), count.qty);
   } else if (!(count && count.at >= horizon)) {
     state.baseline = leaving.reduce((sum, [, delta]) => sum + delta, state.baseline);
   }
-  state.recent = state.recent.filter(([at]) => at >= horizon);
   state.settledBefore = horizon;
 }
 
@@ -137,7 +142,9 @@ function applyMovement(state: AtpState, t: number, delta: number, graceMs: numbe
   if (late) {
     if (!(state.count && t <= state.count.at)) state.baseline += delta;
   } else {
-    state.recent.push([t, delta]);
+    let i = state.recent.length;
+    while (i > 0 && (state.recent[i - 1] as [number, number])[0] > t) i--;
+    state.recent.splice(i, 0, [t, delta]);
     advance(state, t, graceMs);
   }
   return late;
@@ -168,7 +175,8 @@ function emitIfChanged(state: AtpState, ctx: AtpContext): Output[] {
 
 export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: AtpContext): Step<AtpState> {
   const value = input.value as { meta: Meta; sku: string; warehouse: string };
-  const state: AtpState = previous ? structuredClone(previous) : emptyAtpState(value.sku, value.warehouse);
+  // The fold owns `previous` (runtime/processor/types.ts): updated in place, hot rows stay cheap.
+  const state: AtpState = previous ?? emptyAtpState(value.sku, value.warehouse);
   let late = false;
   switch (input.topic) {
     case 'stock.adjusted': {
@@ -191,7 +199,9 @@ export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: A
       } else {
         const known = state.reservations[record.orderId];
         if (known && record.rev <= known.rev) return { state: previous, outputs: [] };
-        state.reservations[record.orderId] = { reserved: record.reserved, rev: record.rev };
+        state.reserved += record.reserved - (known?.reserved ?? 0);
+        if (record.reserved === 0) delete state.reservations[record.orderId];
+        else state.reservations[record.orderId] = { reserved: record.reserved, rev: record.rev };
         if (record.touchedAt !== null) moveAsOf(state, record.touchedAt);
       }
       break;
@@ -210,8 +220,7 @@ export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: A
 
 /** After the sku's item changed (safety stock): re-emit the row if it changed. */
 export function refreshAtp(previous: AtpState, _key: string, ctx: AtpContext): Step<AtpState> {
-  const state = structuredClone(previous);
-  return { state, outputs: emitIfChanged(state, ctx) };
+  return { state: previous, outputs: emitIfChanged(previous, ctx) };
 }
 
 /** The state key of an atp input: sku@warehouse. */

@@ -247,7 +247,8 @@ function stockMovement(topic: string, cause: Meta, index: number, sku: string, w
 export function foldOrders(previous: OrderState | undefined, input: FoldInput, ctx: OrdersContext): Step<OrderState> {
   const topic = input.topic;
   const value = input.value as { meta: Meta; orderId: string };
-  const state: OrderState = previous ? structuredClone(previous) : emptyOrderState(value.orderId);
+  // The fold owns `previous` (runtime/processor/types.ts) and updates it in place.
+  const state: OrderState = previous ?? emptyOrderState(value.orderId);
   const cause = value.meta;
   const outputs: Output[] = [];
   const touchedRows = new Set<string>();

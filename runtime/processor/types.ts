@@ -9,6 +9,10 @@
  *  - gives every output that is an event a deterministic id derived from its cause
  *    (`deterministicId`), so a replay re-emits byte-identical records;
  *  - does not dedupe by eventId: the runtime does that (by topic + meta.eventId) before folding.
+ *  - OWNS the state it is given: it may update that object in place and return it (hot ATP rows
+ *    hold hundreds of open orders; copying them on every record would dominate the cost). The
+ *    caller must not reuse the object it passed in: the runtime decodes a fresh copy from Redis
+ *    per batch and keeps only the returned state; a test that wants the "before" clones first.
  *
  * Global tables (`tables`, e.g. item.upserted) are read whole by every instance and reach folds
  * through `ctx`; a table update that changes derived rows is announced to the processor through
