@@ -2,7 +2,9 @@
  * Reads what the cluster and the registry have for the topics and subjects a topology declares
  * (and only those): partition and replica counts and configs through the kafkajs admin client,
  * subject versions, lookup of the desired schema, effective compatibility and, for a schema new
- * to an existing subject, the registry's compatibility verdict. The result feeds plan.ts.
+ * to an existing subject, the schema of every live version (so plan.ts decides compatibility at
+ * the level the topology declares) and the registry's own verdict at its current level.
+ * The result feeds plan.ts.
  */
 import kafkajs, { type Admin } from 'kafkajs';
 import { allTopics, type Topology } from './model';
@@ -67,6 +69,13 @@ async function readSubject(subjects: SubjectsClient, subject: string, schema: Re
   const actual: ActualSubject = { subject, versions, compatibility };
   if (versions.length === 0) return actual;
   actual.registeredVersion = await subjects.lookup(subject, schema);
-  if (actual.registeredVersion === undefined) actual.compatible = await subjects.checkCompatibility(subject, schema);
+  if (actual.registeredVersion !== undefined) return actual;
+  const ascending = [...versions].sort((a, b) => a - b);
+  const [history, verdict] = await Promise.all([
+    Promise.all(ascending.map(async (version) => ({ version, ...(await subjects.schema(subject, version)) }))),
+    subjects.checkCompatibility(subject, schema),
+  ]);
+  actual.history = history;
+  actual.registryVerdict = verdict;
   return actual;
 }

@@ -3,9 +3,9 @@
  * hand-written actual state, no broker.
  */
 import { describe, expect, it } from 'vitest';
-import { fakeCatalogue, fakeSchema } from '../../test/topology/fake-catalogue';
+import { catalogueOf, fakeCatalogue, fakeSchema } from '../../test/topology/fake-catalogue';
 import { parseTopologyOrThrow } from './load';
-import { isEmpty, planTopology, type ActualState, type ActualTopic } from './plan';
+import { isEmpty, planTopology, type ActualState, type ActualSubject, type ActualTopic, type Plan } from './plan';
 import { renderPlanJson, renderPlanTable } from './render-plan';
 
 const desired = (partitions = 3, extra = '') =>
@@ -169,32 +169,134 @@ describe('planTopology', () => {
 
   it('registers a compatible new schema version and sets a differing compatibility level', () => {
     const state = matching();
-    state.subjects.set('orders-value', { subject: 'orders-value', versions: [1, 2], compatibility: 'NONE', compatible: { ok: true, messages: [] } });
+    const older = { ...fakeSchema('orders'), fields: [{ name: 'id', type: 'string' }, { name: 'note', type: 'string', default: '' }] };
+    state.subjects.set('orders-value', {
+      subject: 'orders-value',
+      versions: [1, 2],
+      compatibility: 'NONE',
+      history: [avro(1, older), avro(2, older)],
+      registryVerdict: { ok: true, messages: [] },
+    });
     const plan = planTopology(desired(), state, fakeCatalogue);
+    expect(plan.refusals).toEqual([]);
     expect(plan.changes).toEqual([
       { kind: 'set-compatibility', subject: 'orders-value', from: 'NONE', to: 'BACKWARD' },
       { kind: 'register-schema', subject: 'orders-value', topic: 'orders', schemaName: 'orders', schema: fakeSchema('orders'), after: 2 },
     ]);
   });
+});
 
-  it('refuses a schema the registry finds incompatible, naming the subject and quoting the registry', () => {
-    const state = matching();
-    state.subjects.set('orders-value', {
+/** A registry version as actual.ts reads it. */
+function avro(version: number, schema: Record<string, unknown>) {
+  return { version, schema: JSON.stringify(schema), schemaType: 'AVRO' };
+}
+
+describe('planTopology, schema compatibility at the declared level', () => {
+  const record = (...fields: Record<string, unknown>[]) => ({ type: 'record', name: 'Order', fields: [{ name: 'id', type: 'string' }, ...fields] });
+  // v1 has no qty; v2 added it with a default; the desired schema requires it (no default), so it
+  // reads v2's data but not v1's.
+  const v1 = record();
+  const v2 = record({ name: 'qty', type: 'int', default: 0 });
+  const needsQty = record({ name: 'qty', type: 'int' });
+  const status = (...symbols: string[]) => record({ name: 'status', type: { type: 'enum', name: 'Status', symbols } });
+
+  const oneTopic = (level: string) => parseTopologyOrThrow(`version: 1\ntopics:\n  orders:\n    partitions: 3\n    compatibility: ${level}\n`, { env: {} });
+  const stateWith = (subject: ActualSubject): ActualState => ({
+    brokers: 1,
+    topics: new Map([['orders', topic('orders', 3, { 'cleanup.policy': 'delete', 'retention.ms': '-1' })]]),
+    subjects: new Map([['orders-value', subject]]),
+  });
+  const subjectChanges = (plan: Plan) => plan.changes.filter((c) => c.kind === 'set-compatibility' || c.kind === 'register-schema');
+
+  it('refuses, at plan time, a schema a _TRANSITIVE level finds incompatible with an older version, though the latest accepts it', () => {
+    const catalogue = catalogueOf({ orders: needsQty });
+    const subject = (level: string): ActualSubject => ({
       subject: 'orders-value',
-      versions: [1],
-      compatibility: 'BACKWARD',
-      compatible: { ok: false, messages: ["reader field 'id' has no default"] },
+      versions: [1, 2],
+      compatibility: level,
+      history: [avro(1, v1), avro(2, v2)],
+      // What a check against versions/latest alone answers.
+      registryVerdict: { ok: true, messages: [] },
     });
-    const plan = planTopology(desired(), state, fakeCatalogue);
+    const plan = planTopology(oneTopic('BACKWARD_TRANSITIVE'), stateWith(subject('BACKWARD_TRANSITIVE')), catalogue);
     expect(plan.changes).toEqual([]);
     expect(plan.refusals).toEqual([
       {
         resource: 'orders-value',
-        reason: expect.stringMatching(/not BACKWARD-compatible with version 1 of subject orders-value: the registry says: reader field 'id' has no default/),
+        reason: expect.stringMatching(/^schema "orders" is not BACKWARD_TRANSITIVE-compatible with subject orders-value: .*version 1\b.*qty/),
+      },
+    ]);
+    expect(plan.refusals[0]!.reason).not.toMatch(/version 2\b/);
+
+    const backward = planTopology(oneTopic('BACKWARD'), stateWith(subject('BACKWARD')), catalogue);
+    expect(backward.refusals).toEqual([]);
+    expect(subjectChanges(backward)).toEqual([
+      { kind: 'register-schema', subject: 'orders-value', topic: 'orders', schemaName: 'orders', schema: needsQty, after: 2 },
+    ]);
+  });
+
+  it('judges at the level the plan sets: NONE -> BACKWARD refuses what BACKWARD would refuse at registration', () => {
+    const plan = planTopology(
+      oneTopic('BACKWARD'),
+      stateWith({ subject: 'orders-value', versions: [1], compatibility: 'NONE', history: [avro(1, v1)], registryVerdict: { ok: true, messages: [] } }),
+      catalogueOf({ orders: needsQty }),
+    );
+    expect(plan.changes.filter((c) => c.kind === 'register-schema')).toEqual([]);
+    expect(plan.refusals).toEqual([{ resource: 'orders-value', reason: expect.stringMatching(/^schema "orders" is not BACKWARD-compatible with subject orders-value: .*version 1\b/) }]);
+  });
+
+  it('FULL -> BACKWARD accepts an added enum symbol that FULL refuses, ignoring the verdict at the old level', () => {
+    const catalogue = catalogueOf({ orders: status('NEW', 'PAID', 'SHIPPED') });
+    const subject: ActualSubject = {
+      subject: 'orders-value',
+      versions: [1],
+      compatibility: 'FULL',
+      history: [avro(1, status('NEW', 'PAID'))],
+      registryVerdict: { ok: false, messages: ['FULL: version 1 cannot read data written with the new schema'] },
+    };
+    const plan = planTopology(oneTopic('BACKWARD'), stateWith(subject), catalogue);
+    expect(plan.refusals).toEqual([]);
+    expect(subjectChanges(plan)).toEqual([
+      { kind: 'set-compatibility', subject: 'orders-value', from: 'FULL', to: 'BACKWARD' },
+      { kind: 'register-schema', subject: 'orders-value', topic: 'orders', schemaName: 'orders', schema: status('NEW', 'PAID', 'SHIPPED'), after: 1 },
+    ]);
+
+    // Kept at FULL, old readers meet an unknown symbol: refused.
+    const full = planTopology(oneTopic('FULL'), stateWith(subject), catalogue);
+    expect(full.changes).toEqual([]);
+    expect(full.refusals).toEqual([{ resource: 'orders-value', reason: expect.stringMatching(/^schema "orders" is not FULL-compatible with subject orders-value: .*version 1 cannot read/) }]);
+  });
+
+  it('at an unchanged level, also honours a registry that is stricter, quoting it', () => {
+    const plan = planTopology(
+      oneTopic('BACKWARD'),
+      stateWith({ subject: 'orders-value', versions: [1], compatibility: 'BACKWARD', history: [avro(1, v1)], registryVerdict: { ok: false, messages: ["reader field 'id' has no default"] } }),
+      catalogueOf({ orders: v2 }),
+    );
+    expect(plan.changes).toEqual([]);
+    expect(plan.refusals).toEqual([
+      {
+        resource: 'orders-value',
+        reason: expect.stringMatching(/not BACKWARD-compatible with subject orders-value: the registry says: reader field 'id' has no default; evolve the schema/),
       },
     ]);
   });
 
+  it('refuses when it cannot decide: a version whose schema was not read, or is not Avro', () => {
+    const catalogue = catalogueOf({ orders: v2 });
+    const unread = planTopology(oneTopic('BACKWARD'), stateWith({ subject: 'orders-value', versions: [1, 2], compatibility: 'BACKWARD', history: [avro(2, v1)] }), catalogue);
+    expect(unread.refusals).toEqual([{ resource: 'orders-value', reason: expect.stringContaining('the schemas of versions 1 of subject orders-value were not read') }]);
+    const protobuf = planTopology(
+      oneTopic('BACKWARD'),
+      stateWith({ subject: 'orders-value', versions: [1], compatibility: 'BACKWARD', history: [{ version: 1, schema: 'syntax = "proto3";', schemaType: 'PROTOBUF' }] }),
+      catalogue,
+    );
+    expect(protobuf.refusals).toEqual([{ resource: 'orders-value', reason: expect.stringContaining('version 1 of subject orders-value is a PROTOBUF schema') }]);
+  });
+
+});
+
+describe('renderPlan', () => {
   it('renders refusals and changes as a table and as JSON without schema bodies', () => {
     const state = matching();
     state.subjects.delete('status-value');

@@ -19,12 +19,19 @@
  *   records at once; if that is really wanted, an operator runs kafka-configs.sh;
  * - other configs are altered to the declared value;
  * - a subject whose effective compatibility level differs gets the declared level;
- * - a schema the registry finds incompatible with the registered versions: refused, naming the
- *   subject and quoting the registry's messages;
+ * - a schema new to a subject that is incompatible, at the level the topology DECLARES, with the
+ *   versions that level requires (the latest, or every live one for a _TRANSITIVE level): refused,
+ *   naming the subject and the problems. It is decided here, from the versions' schemas, because
+ *   the same apply may change the level (NONE -> BACKWARD, FULL -> BACKWARD) before registering;
+ *   a check against the current level alone would pass schemas the registration then refuses
+ *   (after topics were already written) and refuse ones the new level accepts. When the level is
+ *   unchanged, the registry's own verdict is honoured as well, in case it is stricter;
  * - topics and subjects that exist but are not in the topology are left alone: apply never
  *   deletes anything.
  */
 import { TributaryError } from '../errors';
+import { parseAvroSchema } from '../registry/avro-schema';
+import { compatibilityProblems, type PreviousVersion } from '../registry/compat';
 import { FOREVER, allTopics, type Compatibility, type TopicSpec, type Topology } from './model';
 import { formatRetention } from './retention';
 import type { SchemaCatalogue } from './validate';
@@ -47,8 +54,13 @@ export interface ActualSubject {
   registeredVersion?: number;
   /** Effective compatibility level of the subject (its own, else the global one). */
   compatibility?: string;
-  /** When the desired schema is new to an existing subject: the registry's verdict. */
-  compatible?: { ok: boolean; messages: string[] };
+  /** When the desired schema is new to an existing subject: every live version, oldest first. */
+  history?: { version: number; schema: string; schemaType: string }[];
+  /**
+   * When the desired schema is new to an existing subject: the registry's verdict at the
+   * subject's current level (only meaningful when the plan keeps that level).
+   */
+  registryVerdict?: { ok: boolean; messages: string[] };
 }
 
 export interface ActualState {
@@ -224,15 +236,45 @@ function planSubject(topic: TopicSpec, actual: ActualState, catalogue: SchemaCat
   }
   if (have.registeredVersion === undefined) {
     const latest = have.versions.length > 0 ? Math.max(...have.versions) : undefined;
-    if (latest !== undefined && have.compatible && !have.compatible.ok) {
-      const messages = have.compatible.messages.length > 0 ? have.compatible.messages.join('; ') : 'no details given';
-      plan.refusals.push({
-        resource: subject,
-        reason: `schema "${entry.topic}" is not ${have.compatibility ?? topic.compatibility}-compatible with version ${latest} of subject ${subject}: the registry says: ${messages}; evolve the schema compatibly (add fields with defaults) or use a new topic`,
-      });
-    } else {
-      plan.changes.push({ kind: 'register-schema', subject, topic: topic.name, schemaName: entry.topic, schema: entry.schema, after: latest });
-    }
+    const refusal = latest === undefined ? undefined : schemaRefusal(topic, entry, have);
+    if (refusal) plan.refusals.push({ resource: subject, reason: refusal });
+    else plan.changes.push({ kind: 'register-schema', subject, topic: topic.name, schemaName: entry.topic, schema: entry.schema, after: latest });
   }
   if (plan.changes.length + plan.refusals.length === before) plan.unchanged.push(subject);
+}
+
+const EVOLVE = 'evolve the schema compatibly (add fields with defaults) or use a new topic';
+
+/**
+ * Why registering `entry` as a new version of an existing subject would be refused once the
+ * subject is at the topology's level, if it would.
+ */
+function schemaRefusal(topic: TopicSpec, entry: { topic: string; schema: Record<string, unknown> }, have: ActualSubject): string | undefined {
+  const level = topic.compatibility;
+  const subject = have.subject;
+  const history = [...(have.history ?? [])].sort((a, b) => a.version - b.version);
+  const missing = have.versions.filter((v) => !history.some((h) => h.version === v));
+  if (missing.length > 0) {
+    return `the schemas of versions ${missing.join(', ')} of subject ${subject} were not read, so compatibility at ${level} cannot be decided: run apply again`;
+  }
+  const previous: PreviousVersion[] = [];
+  for (const { version, schema, schemaType } of history) {
+    if (schemaType.toUpperCase() !== 'AVRO') {
+      return `version ${version} of subject ${subject} is a ${schemaType} schema: Tributary topics carry Avro; use a new topic`;
+    }
+    try {
+      previous.push({ version, type: parseAvroSchema(schema).type });
+    } catch (error) {
+      return `version ${version} of subject ${subject} cannot be read as Avro (${(error as Error).message}), so compatibility at ${level} cannot be decided: use a new topic`;
+    }
+  }
+  const problems = compatibilityProblems(level, parseAvroSchema(JSON.stringify(entry.schema)).type, previous);
+  if (problems.length > 0) return `schema "${entry.topic}" is not ${level}-compatible with subject ${subject}: ${problems.join('; ')}; ${EVOLVE}`;
+
+  const levelKept = have.compatibility?.toUpperCase() === level;
+  if (levelKept && have.registryVerdict && !have.registryVerdict.ok) {
+    const messages = have.registryVerdict.messages.length > 0 ? have.registryVerdict.messages.join('; ') : 'no details given';
+    return `schema "${entry.topic}" is not ${level}-compatible with subject ${subject}: the registry says: ${messages}; ${EVOLVE}`;
+  }
+  return undefined;
 }

@@ -57,7 +57,7 @@ export function describeChange(change: Change): string {
     case 'register-schema':
       return change.after === undefined
         ? `version 1: schema ${change.schemaName} (new subject)`
-        : `new version after ${change.after}: schema ${change.schemaName} (the registry found it compatible)`;
+        : `new version after ${change.after}: schema ${change.schemaName} (compatible at the declared level)`;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The few Confluent Schema Registry REST calls `topology apply` needs, over plain fetch so the
  * subject is always exactly `<topic>-value` (TopicNameStrategy) and nothing else is written:
- * versions, lookup, effective compatibility, compatibility check, register, set compatibility.
+ * versions, one version's schema, lookup, effective compatibility, compatibility check, register,
+ * set compatibility.
  * Works with Confluent, Karapace, Apicurio ccompat, Redpanda and the embedded registry.
  * An unreachable registry or a 5xx is a retriable RegistryError (TRB_REGISTRY_UNAVAILABLE).
  */
@@ -13,9 +14,15 @@ const SCHEMA_NOT_FOUND = 40403;
 
 export interface SubjectsClient {
   versions(subject: string): Promise<number[]>;
+  /** The schema text and type registered as `version` of `subject`. */
+  schema(subject: string, version: number): Promise<{ schema: string; schemaType: string }>;
   /** The version under `subject` holding exactly this schema, or undefined. */
   lookup(subject: string, schema: Record<string, unknown>): Promise<number | undefined>;
   compatibilityLevel(subject: string): Promise<string | undefined>;
+  /**
+   * The registry's verdict at the subject's CURRENT level, against every version that level
+   * requires (the latest only, or all of them for a _TRANSITIVE level).
+   */
   checkCompatibility(subject: string, schema: Record<string, unknown>): Promise<{ ok: boolean; messages: string[] }>;
   register(subject: string, schema: Record<string, unknown>): Promise<number>;
   setCompatibility(subject: string, level: string): Promise<void>;
@@ -66,6 +73,15 @@ export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsCli
       if (status === 404 && (body as RegistryAnswer).error_code === SUBJECT_NOT_FOUND) return [];
       return fail('GET', path, status, body);
     },
+    async schema(subject, version) {
+      const path = `${at(subject)}/versions/${version}`;
+      const { status, body } = await call<{ schema: string; schemaType?: string }>('GET', path);
+      if (status === 200 && typeof (body as { schema?: unknown }).schema === 'string') {
+        const answer = body as { schema: string; schemaType?: string };
+        return { schema: answer.schema, schemaType: answer.schemaType ?? 'AVRO' };
+      }
+      return fail('GET', path, status, body);
+    },
     async lookup(subject, schema) {
       const path = at(subject);
       const { status, body } = await call<{ version: number }>('POST', path, schemaBody(schema));
@@ -85,7 +101,9 @@ export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsCli
       return fail('GET', path, status, body);
     },
     async checkCompatibility(subject, schema) {
-      const path = `/compatibility${at(subject)}/versions/latest?verbose=true`;
+      // Without a version, Confluent checks against all the versions the level requires, exactly
+      // as registration will; `versions/latest` would miss the older ones of a transitive level.
+      const path = `/compatibility${at(subject)}/versions?verbose=true`;
       const { status, body } = await call<{ is_compatible: boolean; messages?: string[] }>('POST', path, schemaBody(schema));
       if (status === 200) {
         const answer = body as { is_compatible: boolean; messages?: string[] };

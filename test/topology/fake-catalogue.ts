@@ -1,7 +1,7 @@
 /**
  * A small stand-in for runtime/schemas/catalogue.ts in broker-free topology tests: the topics
- * `orders`, `status` and `commands`, each with a tiny record schema. Only `get` and `topics` are
- * used by the topology code.
+ * `orders`, `status` and `commands`, each with a tiny record schema (or, with `catalogueOf`, the
+ * schemas a test gives). Only `get` and `topics` are used by the topology code.
  */
 import type { SchemaCatalogue } from '../../runtime/topology/validate';
 
@@ -18,6 +18,14 @@ export const fakeCatalogue: SchemaCatalogue = {
   get: (topic) => (FAKE_SCHEMA_NAMES.includes(topic) ? entry(topic) : undefined),
 };
 
-function entry(topic: string): Entry {
-  return { topic, subject: `${topic}-value`, schema: fakeSchema(topic), key: 'id', from: ['test'], kind: 'event', doc: topic, file: `${topic}.avsc` } as unknown as Entry;
+/** A catalogue holding exactly these topic -> schema pairs. */
+export function catalogueOf(schemas: Record<string, Record<string, unknown>>): SchemaCatalogue {
+  return {
+    topics: () => Object.keys(schemas).map((topic) => entry(topic, schemas[topic])),
+    get: (topic) => (topic in schemas ? entry(topic, schemas[topic]) : undefined),
+  };
+}
+
+function entry(topic: string, schema: Record<string, unknown> = fakeSchema(topic)): Entry {
+  return { topic, subject: `${topic}-value`, schema, key: 'id', from: ['test'], kind: 'event', doc: topic, file: `${topic}.avsc` } as unknown as Entry;
 }
