@@ -153,6 +153,14 @@ describe('versions, cancels and reservations (SPEC §5)', () => {
     }
   });
 
+  it('equal occurredAt AND eventId (created and changed): the change wins, either arrival order', () => {
+    const c = changed('O1', at(3), [{ lineNo: 1, sku: 'A', warehouse: 'W1', quantity: 1 }], 'same');
+    const o = created('O1', at(3), [{ lineNo: 1, sku: 'A', warehouse: 'W1', quantity: 2 }], 'same');
+    for (const order of [[c, o], [o, c]]) {
+      expect(lastStatus(run(order).outputs)?.lines[0]?.ordered).toBe(1);
+    }
+  });
+
   it('a change replaces the line set: rows it no longer names drop to 0, new rows are reserved', () => {
     const { last } = run([
       created('O1', at(1), [{ lineNo: 1, sku: 'A', warehouse: 'W1', quantity: 4 }]),
