@@ -66,6 +66,19 @@ describe('resolveKafkaDist without fetching', () => {
     expect((error as StackError).message).toMatch(/^KAFKA_HOME=.* has no libs\/kafka_\*\.jar: /);
   });
 
+  it('refuses a KAFKA_HOME of another Kafka line, in one line naming both versions', async () => {
+    const kafkaHome = tempDir();
+    libsWith(join(kafkaHome, 'libs'), ['kafka_2.13-3.8.1.jar', 'kafka-clients-3.8.1.jar']);
+    const error = await resolveKafkaDist({ env: { ...noMaven(), KAFKA_HOME: kafkaHome } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StackError);
+    expect((error as StackError).message).toBe(
+      `KAFKA_HOME=${kafkaHome} holds Apache Kafka 3.8.1, the local stack needs 3.9.x: point it at a Kafka 3.9 download or unset it`,
+    );
+    const newer = tempDir();
+    libsWith(join(newer, 'libs'), ['kafka_2.13-4.0.0.jar']);
+    await expect(resolveKafkaDist({ env: { ...noMaven(), KAFKA_HOME: newer } })).rejects.toThrow(/holds Apache Kafka 4\.0\.0, the local stack needs 3\.9\.x/);
+  });
+
   it('uses a complete cache without Maven', async () => {
     const cache = tempDir();
     const libs = libsWith(cachedLibsDir({ TRIBUTARY_CACHE: cache }), ['kafka_2.13-3.9.1.jar', '.tributary-complete']);

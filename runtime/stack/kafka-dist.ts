@@ -1,6 +1,6 @@
 /**
  * The Apache Kafka 3.9.1 jars the local broker runs from: `$KAFKA_HOME/libs` when KAFKA_HOME is
- * set, else a cache outside the repository,
+ * set (it must be a 3.9.x distribution), else a cache outside the repository,
  * `${TRIBUTARY_CACHE:-${XDG_CACHE_HOME:-~/.cache}/tributary}/kafka-3.9.1/libs`, filled once from
  * Maven Central by Maven (a throwaway pom whose runtime dependencies are the broker and a log4j
  * binding). The download goes to `libs.partial` and is renamed with a marker inside only when
@@ -15,6 +15,10 @@ import { withLock } from './lock';
 import { requireMaven } from './prerequisites';
 
 export const KAFKA_VERSION = '3.9.1';
+/** The release line a KAFKA_HOME must be from. */
+const KAFKA_LINE = KAFKA_VERSION.split('.').slice(0, 2).join('.');
+/** Pinned, so a fresh machine resolves the same plugin (Maven would otherwise pick its default or the newest). */
+export const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
 const SCALA_VERSION = '2.13';
 const COMPLETE_MARKER = '.tributary-complete';
 const FETCH_TIMEOUT_MS = 15 * 60_000;
@@ -103,7 +107,7 @@ async function fetchWithMaven(target: string, env: NodeJS.ProcessEnv, onProgress
     const started = Date.now();
     const { code, output } = await runMaven(
       mvn,
-      ['-q', '-B', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${partial}`],
+      ['-q', '-B', `${DEPENDENCY_PLUGIN}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${partial}`],
       project,
       env,
     );
@@ -140,6 +144,13 @@ export async function resolveKafkaDist(
     const version = kafkaVersionIn(libs);
     if (!version) {
       throw new StackError('TRB_STACK_START_FAILED', `KAFKA_HOME=${env.KAFKA_HOME} has no libs/kafka_*.jar: point it at an unpacked Apache Kafka 3.9 download or unset it`);
+    }
+    // The broker config and the KRaft storage format are written for 3.9; other lines differ in both.
+    if (!version.startsWith(`${KAFKA_LINE}.`)) {
+      throw new StackError(
+        'TRB_STACK_START_FAILED',
+        `KAFKA_HOME=${env.KAFKA_HOME} holds Apache Kafka ${version}, the local stack needs ${KAFKA_LINE}.x: point it at a Kafka ${KAFKA_LINE} download or unset it`,
+      );
     }
     return { libs, version, source: 'KAFKA_HOME' };
   }

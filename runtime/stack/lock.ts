@@ -1,9 +1,12 @@
 /**
  * A lock file so that two `tributary` processes never fetch the Kafka jars, or start/stop the same
  * local stack, at the same time. The file holds the owner's pid; a lock whose owner is dead is
- * stale and taken over, so a crash never leaves a stack that cannot be started.
+ * stale and taken over, so a crash never leaves a stack that cannot be started. Takeover never
+ * deletes by name a file someone may just have created (see `removeStale`), and the taker then
+ * competes with the exclusive create like anyone else, so two processes never both hold it.
  */
-import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StackError } from '../errors';
 import { isAlive } from './process';
@@ -35,6 +38,40 @@ function ownerOf(file: string): number | undefined {
   }
 }
 
+/** Renames `file` to a name only this call uses, then deletes it; false when it was gone already. */
+function moveAway(file: string): boolean {
+  const moved = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(file, moved);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  rmSync(moved, { force: true });
+  return true;
+}
+
+/**
+ * Takes away a lock judged stale (its owner `owner` is dead). Judging and removing are two steps,
+ * and in between another process may take the lock over and create a fresh one under the same
+ * name; so only the holder of `<file>.takeover` (itself an exclusive create) removes a stale lock,
+ * and only after judging it again. Everyone then competes for the lock with the exclusive create.
+ */
+function removeStale(file: string, owner: number): boolean {
+  const guard = `${file}.takeover`;
+  if (!tryTake(guard)) {
+    // A takeover whose process died between its two steps: a rare leftover, cleared the same way.
+    const holder = ownerOf(guard);
+    return holder !== undefined && holder !== process.pid && !isAlive(holder) && moveAway(guard);
+  }
+  try {
+    if (ownerOf(file) === owner) moveAway(file);
+    return true;
+  } finally {
+    rmSync(guard, { force: true });
+  }
+}
+
 export async function withLock<T>(file: string, what: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   mkdirSync(dirname(file), { recursive: true });
   const deadline = Date.now() + options.timeoutMs;
@@ -42,10 +79,8 @@ export async function withLock<T>(file: string, what: string, options: LockOptio
   while (!tryTake(file)) {
     const owner = ownerOf(file);
     // An unreadable pid is a lock being written right now: wait a round before judging it stale.
-    if (owner !== undefined && owner !== process.pid && !isAlive(owner)) {
-      rmSync(file, { force: true });
-      continue;
-    }
+    // Retry at once after a takeover; else (another takeover under way) wait like for a live owner.
+    if (owner !== undefined && owner !== process.pid && !isAlive(owner) && removeStale(file, owner)) continue;
     if (Date.now() > deadline) {
       throw new StackError(
         'TRB_STACK_START_FAILED',
