@@ -5,7 +5,10 @@
  * set compatibility.
  * Works with Confluent, Karapace, Apicurio ccompat, Redpanda and the embedded registry.
  * An unreachable registry or a 5xx is a retriable RegistryError (TRB_REGISTRY_UNAVAILABLE).
+ * Credentials in the URL (`https://user:password@host`) are sent as HTTP Basic auth, as Confluent
+ * clients do, and never appear in a message.
  */
+import { redactUrl } from '../config/redact';
 import { RegistryError } from '../errors';
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -29,19 +32,24 @@ export interface SubjectsClient {
 }
 
 export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsClient {
-  const base = baseUrl.replace(/\/+$/, '');
+  const { base, authorization } = splitCredentials(baseUrl.replace(/\/+$/, ''));
+  const shown = redactUrl(baseUrl.replace(/\/+$/, ''));
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T | RegistryAnswer }> {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
         method,
-        headers: { accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }) },
+        headers: {
+          accept: CONTENT_TYPE,
+          ...(authorization === undefined ? {} : { authorization }),
+          ...(body === undefined ? {} : { 'content-type': CONTENT_TYPE }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (cause) {
-      throw new RegistryError(`schema registry at ${base} cannot be reached (${(cause as Error).message}): start it or fix SCHEMA_REGISTRY_URL`, 0, undefined, cause);
+      throw new RegistryError(`schema registry at ${shown} cannot be reached (${(cause as Error).message}): start it or fix SCHEMA_REGISTRY_URL`, 0, undefined, cause);
     }
     const text = await response.text();
     let parsed: unknown;
@@ -132,6 +140,22 @@ export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsCli
       if (status !== 200) fail('PUT', path, status, body);
     },
   };
+}
+
+/** fetch refuses URLs with credentials: they move to an Authorization header. */
+function splitCredentials(url: string): { base: string; authorization?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { base: url };
+  }
+  if (parsed.username === '' && parsed.password === '') return { base: url };
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  return { base: parsed.toString().replace(/\/+$/, ''), authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
 
 interface RegistryAnswer {
