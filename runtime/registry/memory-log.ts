@@ -10,6 +10,9 @@ export class MemorySchemaLog implements SchemaLog {
 
   constructor(private readonly state: RegistryState) {}
 
+  /** Records are applied as they are appended: the state is always caught up. */
+  async catchUp(): Promise<void> {}
+
   async append(records: LogRecord[]): Promise<void> {
     for (const record of records) {
       this.records.push(record);

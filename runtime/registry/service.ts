@@ -1,8 +1,11 @@
 /**
  * The registry's operations with Confluent's semantics and error codes, over a RegistryState and
  * a SchemaLog that appends records and resolves once they are applied to that state (so a write
- * is visible to the next read). Writes are serialized in this process; ids and versions are
- * allocated from the state, which assumes a single writer per `_schemas` topic (see store.ts).
+ * is visible to the next read). Writes are serialized in this process, and each one first waits
+ * until the state has applied everything already in the log (`catchUp`), as Confluent's leader
+ * does: ids and versions are allocated from the state, so it must include writes made by other
+ * instances and writes of ours whose apply timed out. Writers taking turns are safe; two writing
+ * at the same instant are not (see kafka-log.ts).
  *
  * Errors are RegistryError(message, httpStatus, confluentErrorCode).
  */
@@ -13,6 +16,8 @@ import { compatibilityProblems, parseCompatibilityLevel, type CompatibilityLevel
 import { configRecord, schemaRecord, type LogRecord, type RegistryState, type VersionEntry } from './state';
 
 export interface SchemaLog {
+  /** Resolves once every record already in the log has been applied to the state. */
+  catchUp(): Promise<void>;
   append(records: LogRecord[]): Promise<void>;
 }
 
@@ -36,6 +41,7 @@ export const ERROR = {
   INVALID_VERSION: 42202,
   INVALID_COMPATIBILITY: 42203,
   STORE: 50001,
+  TIMEOUT: 50002,
 } as const;
 
 const MAX_VERSION = 2 ** 31 - 1;
@@ -77,16 +83,27 @@ export class SchemaRegistryService {
     private readonly log: SchemaLog,
   ) {}
 
-  /** Runs write operations one at a time, so allocation sees the effect of the previous write. */
+  /**
+   * Runs write operations one at a time, each after the state has caught up with the log, so
+   * allocation sees the effect of every earlier write, ours or another instance's.
+   */
   private serialize<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(operation, operation);
+    const caughtUp = async () => {
+      await this.store(() => this.log.catchUp());
+      return operation();
+    };
+    const run = this.writes.then(caughtUp, caughtUp);
     this.writes = run.catch(() => undefined);
     return run;
   }
 
-  private async append(records: LogRecord[]): Promise<void> {
+  private append(records: LogRecord[]): Promise<void> {
+    return this.store(() => this.log.append(records));
+  }
+
+  private async store(operation: () => Promise<void>): Promise<void> {
     try {
-      await this.log.append(records);
+      await operation();
     } catch (error) {
       if (error instanceof RegistryError) throw error;
       throw new RegistryError(`Error while writing to the Kafka store: ${(error as Error).message}`, 500, ERROR.STORE, error);
