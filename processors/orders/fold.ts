@@ -37,7 +37,6 @@ import {
   stockKey,
   type Item,
   type Meta,
-  type OrderCancelled,
   type OrderChanged,
   type OrderCreated,
   type OrderLine,
@@ -292,7 +291,7 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
       break;
     }
     case 'order.cancelled':
-      void (value as OrderCancelled);
+      // A cancel is final and names no row; its reason is for the ERP command, not for state.
       state.known = true;
       state.cancelled = true;
       break;

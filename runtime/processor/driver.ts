@@ -17,7 +17,7 @@ import { toEvent, type Meta } from '../../processors/types';
 import { LatestTable, type TableView } from './table';
 import type { Output, ProcessorDeclaration, Settings } from './types';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// Declarations of different state types run side by side; each is only ever given its own state.
 type AnyDeclaration = ProcessorDeclaration<any, any>;
 
 export interface DriverOptions {
