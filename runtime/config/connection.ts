@@ -12,6 +12,11 @@ export interface Connection {
   redisUrl: string;
   /** Where each address came from, for `dev status` and error messages. */
   origin: { kafka: 'env' | 'stack'; registry: 'env' | 'stack'; redis: 'env' | 'stack' };
+  /**
+   * Kafka security for `createKafka`: `env` (KAFKA_SASL_* / KAFKA_SSL*) for brokers given by env,
+   * `none` for the local stack's own plaintext broker.
+   */
+  security: 'env' | 'none';
 }
 
 const BROKER = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
@@ -67,5 +72,7 @@ export function resolveConnection(env: NodeJS.ProcessEnv = process.env): Connect
       registry: env.SCHEMA_REGISTRY_URL ? 'env' : 'stack',
       redis: env.REDIS_URL ? 'env' : 'stack',
     },
+    // A record with Kafka pid 0 names brokers `dev up` was given by env, not ones it started.
+    security: env.KAFKA_BROKERS || stack!.kafka.pid <= 0 ? 'env' : 'none',
   };
 }

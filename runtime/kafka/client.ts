@@ -1,6 +1,8 @@
 /**
  * One way to build a kafkajs client: brokers from the resolved connection, security from env
  * (SPEC §11: SASL/SCRAM-SHA-512 over TLS, mTLS, PLAIN only with TLS), kafkajs logs into pino.
+ * The local stack's broker is plaintext: for it (`Connection.security === 'none'`) the user's
+ * KAFKA_SASL_* / KAFKA_SSL* settings, meant for their real cluster, are not applied.
  */
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
@@ -46,12 +48,22 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function createKafka(brokers: string[], clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+export interface KafkaClientOptions {
+  /** `env`: SASL/TLS from KAFKA_SASL_* / KAFKA_SSL* (the default); `none`: plaintext (the local stack). */
+  security?: 'env' | 'none';
+}
+
+export function createKafka(
+  brokers: string[],
+  clientId: string,
+  overrides: Partial<KafkaConfig> = {},
+  options: KafkaClientOptions = {},
+): Kafka {
   const kafkaLog = log.child({ component: 'kafkajs', clientId });
   return new Kafka({
     clientId,
     brokers,
-    ...securityFromEnv(),
+    ...(options.security === 'none' ? {} : securityFromEnv()),
     // kafkajs INFO is chatty (every join/leave); keep warnings and errors unless LOG_LEVEL=debug.
     logLevel: process.env.LOG_LEVEL === 'debug' ? logLevel.DEBUG : logLevel.WARN,
     logCreator: () => ({ namespace, level, log: entry }) => {

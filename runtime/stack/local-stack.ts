@@ -2,7 +2,8 @@
  * The local stack of SPEC §3 under one TRIBUTARY_HOME: Kafka (KRaft, from the Apache jars), the
  * embedded schema registry and Redis, each a detached process that outlives the command that
  * started it. A part whose env var is set (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL) is not
- * started: the record then names that address with pid 0 ("not ours, never signalled").
+ * started: the record then names that address, password masked, with pid 0 ("not ours, never
+ * signalled"); the password stays in the env var.
  *
  * Files in home: `stack.json` (the StackRecord every later command reads; present only while the
  * stack runs), `ports.json` (kept across `down`, so `up` gives the same addresses and Kafka the
@@ -11,20 +12,21 @@
  * `kafka/` and `redis/`, the logs `kafka.log`, `kafka.out`, `redis.log`, `registry.log`, and
  * `.tributary-stack`, without which `--purge` deletes nothing (TRIBUTARY_HOME may be mistyped).
  *
- * Start is idempotent: a recorded process that is ours (by /proc command line) and answers is
+ * Start is idempotent: a recorded process that is ours (see `processIdentity`) and answers is
  * kept. Kafka starts first, then the registry (which needs it) and Redis in parallel. When a part
  * fails, the parts this call started are stopped again, so a failed `up` leaves nothing running.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBrokers } from '../config/connection';
+import { redactUrl } from '../config/redact';
 import { readStackRecord, stackRecordPath, writeStackRecord, type StackRecord } from '../config/home';
 import { kafkaDistAvailable, KAFKA_VERSION, resolveKafkaDist } from './kafka-dist';
 import { kafkaAnswers, kafkaPaths, startKafka, stopKafka, type KafkaPorts } from './kafka';
 import { withLock } from './lock';
 import { freePort, isPortFree } from './ports';
 import { requireJava, requireMaven, requireRedisServer } from './prerequisites';
-import { isOwnProcess } from './process';
+import { isOwnProcess, type ProcessIdentity } from './process';
 import { redisAnswers, redisPaths, startRedis, stopRedis } from './redis';
 import { REGISTRY_MARKER, registryAnswers, registryLog, startRegistryProcess, stopRegistryProcess } from './registry';
 
@@ -87,11 +89,15 @@ function readRecord(home: string): StackRecord | undefined {
   }
 }
 
-/** What identifies each part's process in its command line (Kafka: this home's properties file). */
-function commandMarker(home: string, part: StackPart): string {
-  if (part === 'kafka') return kafkaPaths(home).properties;
-  if (part === 'redis') return 'redis-server';
-  return REGISTRY_MARKER;
+/**
+ * What marks each part's process as this home's: Kafka's command line names this home's properties
+ * file; Redis rewrites its command line but runs in this home's `redis/`; the registry was started
+ * with TRIBUTARY_HOME=<home>.
+ */
+export function processIdentity(home: string, part: StackPart): ProcessIdentity {
+  if (part === 'kafka') return { command: kafkaPaths(home).properties };
+  if (part === 'redis') return { command: 'redis-server', cwd: redisPaths(home).dir };
+  return { command: REGISTRY_MARKER, env: { name: 'TRIBUTARY_HOME', value: home } };
 }
 
 function address(record: StackRecord, part: StackPart): string {
@@ -129,7 +135,7 @@ async function stopPart(part: StackPart, pid: number): Promise<string> {
 /** Our processes for a part: the recorded pid and the pid file's, when they are still ours. */
 function ownPids(home: string, part: StackPart, record: StackRecord | undefined): number[] {
   const pids = new Set([record?.[part].pid, readPid(home, part)].filter((pid): pid is number => pid !== undefined && pid > 0));
-  return [...pids].filter((pid) => isOwnProcess(pid, commandMarker(home, part)));
+  return [...pids].filter((pid) => isOwnProcess(pid, processIdentity(home, part)));
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<StackRecord> {
@@ -159,7 +165,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
       for (const part of STACK_PARTS) {
         if (external[part] || !previous) continue;
         const pid = previous[part].pid;
-        if (pid > 0 && isOwnProcess(pid, commandMarker(home, part)) && (await answers(part, address(previous, part)))) keep.add(part);
+        if (pid > 0 && isOwnProcess(pid, processIdentity(home, part)) && (await answers(part, address(previous, part)))) keep.add(part);
       }
       // A registry bound to brokers that are about to change must follow them.
       const kafkaBrokers = external.kafka ? parseBrokers(external.kafka) : undefined;
@@ -225,8 +231,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
         const [registryResult, redisResult] = await Promise.allSettled([
           (async (): Promise<StackRecord['registry']> => {
             if (external.registry) {
-              progress('registry', 'external', `schema registry from SCHEMA_REGISTRY_URL: ${external.registry}`);
-              return { url: external.registry.replace(/\/+$/, ''), pid: 0 };
+              progress('registry', 'external', `schema registry from SCHEMA_REGISTRY_URL: ${redactUrl(external.registry)}`);
+              // The record is a file other tools read: a password in the env var stays in the env.
+              return { url: redactUrl(external.registry.replace(/\/+$/, '')), pid: 0 };
             }
             if (keep.has('registry')) {
               progress('registry', 'running', `schema registry already running on ${previous!.registry.url} (pid ${previous!.registry.pid})`);
@@ -237,6 +244,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
             const { pid, url } = await startRegistryProcess({
               home,
               brokers: kafka.brokers,
+              ownKafka: !kafkaBrokers,
               port: registryPort!,
               env,
               onProgress: (message) => progress('registry', 'starting', message),
@@ -247,8 +255,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Stack
           })(),
           (async (): Promise<StackRecord['redis']> => {
             if (external.redis) {
-              progress('redis', 'external', `Redis from REDIS_URL: ${external.redis}`);
-              return { url: external.redis, pid: 0 };
+              progress('redis', 'external', `Redis from REDIS_URL: ${redactUrl(external.redis)}`);
+              return { url: redactUrl(external.redis), pid: 0 };
             }
             if (keep.has('redis')) {
               progress('redis', 'running', `Redis already running on ${previous!.redis.url} (pid ${previous!.redis.pid})`);
@@ -388,7 +396,15 @@ export interface LocalStackStatus {
   parts: PartStatus[];
 }
 
-export async function localStackStatus(home: string): Promise<LocalStackStatus> {
+const PART_ENV: Record<StackPart, string> = { kafka: 'KAFKA_BROKERS', registry: 'SCHEMA_REGISTRY_URL', redis: 'REDIS_URL' };
+
+/** The address to probe: for a part given by env, the env var's (with its password) when it is the recorded one. */
+function probeAddress(part: StackPart, recorded: string, managed: boolean, env: NodeJS.ProcessEnv): string {
+  const given = env[PART_ENV[part]]?.replace(/\/+$/, '');
+  return !managed && given && redactUrl(given) === recorded ? given : recorded;
+}
+
+export async function localStackStatus(home: string, env: NodeJS.ProcessEnv = process.env): Promise<LocalStackStatus> {
   home = resolve(home);
   const record = readRecord(home);
   if (!record) return { home, recorded: false, running: false, parts: [] };
@@ -399,11 +415,11 @@ export async function localStackStatus(home: string): Promise<LocalStackStatus> 
       const where = address(record, part);
       return {
         part,
-        address: where,
+        address: redactUrl(where),
         pid,
         managed,
-        alive: managed ? isOwnProcess(pid, commandMarker(home, part)) : undefined,
-        ready: await answers(part, where),
+        alive: managed ? isOwnProcess(pid, processIdentity(home, part)) : undefined,
+        ready: await answers(part, probeAddress(part, where, managed, env)),
       };
     }),
   );

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { StackError } from '../errors';
 import { waitFor } from '../../test/harness/wait';
 import { freePorts, isPortFree } from './ports';
-import { isAlive, isOwnProcess, logExcerpt, spawnDetached, stopProcess } from './process';
+import { isAlive, isOwnProcess, logExcerpt, procProbe, psProbe, spawnDetached, stopProcess, type ProcessProbe } from './process';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'tributary-process-'));
 
@@ -20,8 +20,8 @@ describe('detached processes', () => {
       logFile,
     });
     expect(isAlive(pid)).toBe(true);
-    expect(isOwnProcess(pid, 'tributary-sleeper-marker')).toBe(true);
-    expect(isOwnProcess(pid, 'kafka.Kafka')).toBe(false);
+    expect(isOwnProcess(pid, { command: 'tributary-sleeper-marker' })).toBe(true);
+    expect(isOwnProcess(pid, { command: 'kafka.Kafka' })).toBe(false);
     await waitFor(() => readFileSync(logFile, 'utf8').includes('sleeper up'), { what: 'the log line' });
     await expect(stopProcess(pid, 5_000)).resolves.toBe('stopped');
     expect(isAlive(pid)).toBe(false);
@@ -51,6 +51,49 @@ describe('detached processes', () => {
   it('treat pid 0 and negative pids as not alive (pid 0 marks a part given by env)', () => {
     expect(isAlive(0)).toBe(false);
     expect(isAlive(-1)).toBe(false);
+  });
+});
+
+describe('isOwnProcess', () => {
+  const home = dir();
+  const other = dir();
+  const sleeper = () =>
+    spawnDetached({
+      what: 'a marked sleeper',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)', 'tributary-identity-marker'],
+      cwd: home,
+      env: { ...process.env, TRIBUTARY_HOME: home },
+      logFile: join(home, 'out.log'),
+    });
+  const identity = { command: 'tributary-identity-marker', cwd: home, env: { name: 'TRIBUTARY_HOME', value: home } };
+
+  it.each([
+    ['/proc', procProbe],
+    ['ps and lsof (no /proc, as on macOS)', psProbe],
+  ])('recognises a process by command line, working folder and env through %s', async (_how, probe) => {
+    const pid = await sleeper();
+    try {
+      expect(isOwnProcess(pid, identity, probe)).toBe(true);
+      expect(isOwnProcess(pid, { ...identity, cwd: other }, probe), 'another home as working folder').toBe(false);
+      expect(isOwnProcess(pid, { ...identity, env: { name: 'TRIBUTARY_HOME', value: other } }, probe), 'another home in env').toBe(false);
+      expect(isOwnProcess(pid, { ...identity, command: 'redis-server' }, probe), 'another command').toBe(false);
+    } finally {
+      await stopProcess(pid, 5_000);
+    }
+  });
+
+  it('never claims a live process whose identity cannot be read', async () => {
+    const pid = await sleeper();
+    const blind: ProcessProbe = { commandLine: () => undefined, cwd: () => undefined, hasEnv: () => undefined };
+    const commandOnly: ProcessProbe = { ...procProbe, cwd: () => undefined, hasEnv: () => undefined };
+    try {
+      expect(isOwnProcess(pid, { command: 'tributary-identity-marker' }, blind)).toBe(false);
+      expect(isOwnProcess(pid, identity, commandOnly)).toBe(false);
+      expect(isOwnProcess(pid, { command: 'tributary-identity-marker' }, commandOnly)).toBe(true);
+    } finally {
+      await stopProcess(pid, 5_000);
+    }
   });
 });
 

@@ -1,11 +1,13 @@
 /**
  * The local stack's processes: started detached (their own process group, output appended to a
  * log file, not tied to the `tributary` process that started them), found again later by pid,
- * and stopped with a grace period. A recorded pid is only trusted when /proc still shows the
- * expected command line, so a pid reused after a reboot is never signalled.
+ * and stopped with a grace period. A recorded pid is only trusted when the process shows something
+ * unique to its stack home (a path in its command line, its working folder, or an env var it was
+ * started with), read from /proc or else from `ps`/`lsof`; when that cannot be read the pid is not
+ * ours, so a pid reused after a reboot (or by the machine's own Redis) is never signalled.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StackError } from '../errors';
 
@@ -63,15 +65,93 @@ export function isAlive(pid: number): boolean {
   return procState(pid) !== 'Z';
 }
 
-/** Whether `pid` is alive and its command line contains `marker` (true when /proc is absent). */
-export function isOwnProcess(pid: number, marker: string): boolean {
-  if (!isAlive(pid)) return false;
-  if (!existsSync('/proc/self/cmdline')) return true;
+/** What marks a process as one this stack home started; every given field must match. */
+export interface ProcessIdentity {
+  /** Text its command line contains. */
+  command: string;
+  /** Its working folder, exactly (Redis rewrites its command line, but not where it runs). */
+  cwd?: string;
+  /** A variable it was started with, e.g. TRIBUTARY_HOME=<home>. */
+  env?: { name: string; value: string };
+}
+
+/** Reads another process's command line, working folder and env; undefined when it cannot. */
+export interface ProcessProbe {
+  commandLine(pid: number): string | undefined;
+  cwd(pid: number): string | undefined;
+  hasEnv(pid: number, name: string, value: string): boolean | undefined;
+}
+
+function readProc(pid: number, entry: string): string | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
+    return readFileSync(`/proc/${pid}/${entry}`, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Linux: /proc, readable for our own user's processes only. */
+export const procProbe: ProcessProbe = {
+  commandLine: (pid) => readProc(pid, 'cmdline')?.split('\0').join(' '),
+  cwd: (pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      return undefined;
+    }
+  },
+  hasEnv: (pid, name, value) => readProc(pid, 'environ')?.split('\0').includes(`${name}=${value}`),
+};
+
+function run(command: string, args: string[]): string | undefined {
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 });
+    return out.trim() === '' ? undefined : out.replace(/\n$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where /proc is absent (macOS): `ps` for the command line and env, `lsof` for the working folder. */
+export const psProbe: ProcessProbe = {
+  commandLine: (pid) => run('ps', ['-ww', '-o', 'command=', '-p', String(pid)]),
+  cwd: (pid) => {
+    const out = run('lsof', ['-a', '-p', String(pid), '-d', 'cwd', '-Fn']);
+    return out
+      ?.split('\n')
+      .find((line) => line.startsWith('n'))
+      ?.slice(1);
+  },
+  // BSD `e`: the env follows the command, space-separated.
+  hasEnv: (pid, name, value) => {
+    const out = run('ps', ['eww', '-o', 'command=', '-p', String(pid)]);
+    return out === undefined ? undefined : ` ${out} `.includes(` ${name}=${value} `);
+  },
+};
+
+/** /proc where it answers, else `ps`/`lsof`. */
+export const systemProbe: ProcessProbe = {
+  commandLine: (pid) => procProbe.commandLine(pid) ?? psProbe.commandLine(pid),
+  cwd: (pid) => procProbe.cwd(pid) ?? psProbe.cwd(pid),
+  hasEnv: (pid, name, value) => procProbe.hasEnv(pid, name, value) ?? psProbe.hasEnv(pid, name, value),
+};
+
+/** The kernel reports working folders with symlinks resolved (macOS: /tmp is /private/tmp). */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Whether `pid` is alive and shows `identity`; false whenever identity cannot be checked. */
+export function isOwnProcess(pid: number, identity: ProcessIdentity, probe: ProcessProbe = systemProbe): boolean {
+  if (!isAlive(pid)) return false;
+  if (!probe.commandLine(pid)?.includes(identity.command)) return false;
+  if (identity.cwd !== undefined && probe.cwd(pid) !== realPath(identity.cwd)) return false;
+  if (identity.env && probe.hasEnv(pid, identity.env.name, identity.env.value) !== true) return false;
+  return true;
 }
 
 async function exited(pid: number, timeoutMs: number): Promise<boolean> {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { StackError } from '../errors';
 import { isAlive, logExcerpt, spawnDetached, stopProcess } from './process';
 
-const READY_TIMEOUT_MS = 30_000;
+// The registry itself allows 60 s to read `_schemas` before it listens; leave it room.
+export const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 10_000;
 
 /** The `tributary` entry point of this checkout; the registry runs from the same code. */
@@ -23,15 +24,25 @@ export function registryLog(home: string): string {
   return join(home, 'registry.log');
 }
 
-/** The registry process's env: the stack's brokers, and no other stack's registry or Redis. */
-export function registryEnv(brokers: string[], home: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** Kafka security settings (runtime/kafka/client.ts), meant for the user's own cluster. */
+const KAFKA_SECURITY_VAR = /^KAFKA_(SASL|SSL)(_|$)/;
+
+/**
+ * The registry process's env: the stack's brokers, and no other stack's registry or Redis. Against
+ * the stack's own plaintext broker (`ownKafka`) the user's KAFKA_SASL_* / KAFKA_SSL* go too.
+ * TRIBUTARY_HOME also marks the process as this home's (see `processIdentity`).
+ */
+export function registryEnv(brokers: string[], home: string, env: NodeJS.ProcessEnv, ownKafka = true): NodeJS.ProcessEnv {
   const { SCHEMA_REGISTRY_URL: _registry, REDIS_URL: _redis, ...rest } = env;
-  return { ...rest, KAFKA_BROKERS: brokers.join(','), TRIBUTARY_HOME: home };
+  const kept = Object.fromEntries(Object.entries(rest).filter(([name]) => !(ownKafka && KAFKA_SECURITY_VAR.test(name))));
+  return { ...kept, KAFKA_BROKERS: brokers.join(','), TRIBUTARY_HOME: home };
 }
 
 export async function startRegistryProcess(options: {
   home: string;
   brokers: string[];
+  /** Whether the brokers are the stack's own (plaintext) Kafka rather than KAFKA_BROKERS. */
+  ownKafka: boolean;
   port: number;
   env?: NodeJS.ProcessEnv;
   onProgress?: (message: string) => void;
@@ -47,7 +58,7 @@ export async function startRegistryProcess(options: {
     args: [TRIBUTARY_BIN, 'registry', 'serve', '--host', '127.0.0.1', '--port', String(options.port)],
     // From the checkout, as a user's `node bin/tributary.js` runs, so tsx finds tsconfig.json.
     cwd: REPO_ROOT,
-    env: registryEnv(options.brokers, options.home, options.env ?? process.env),
+    env: registryEnv(options.brokers, options.home, options.env ?? process.env, options.ownKafka),
     logFile: log,
   });
   options.onSpawn?.(pid);

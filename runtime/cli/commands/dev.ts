@@ -3,10 +3,12 @@
  * SPEC §3 under TRIBUTARY_HOME. `up` returns once every part answers and leaves them running in
  * the background; progress goes to stderr, the addresses to stdout. `status` exits 3 when the
  * stack is not running (or a part does not answer); `env` prints one `export` line for `eval`.
+ * Passwords in URLs are masked everywhere but in `env`, whose output exists to be evaluated.
  */
 import Table from 'cli-table3';
 import { Option, type Command } from 'commander';
 import { resolveConnection } from '../../config/connection';
+import { redactUrl } from '../../config/redact';
 import { tributaryHome, type StackRecord } from '../../config/home';
 import { localStackStatus, startLocalStack, stopLocalStack, type LocalStackStatus, type StackPart } from '../../stack/local-stack';
 
@@ -43,7 +45,7 @@ async function up(): Promise<void> {
   const lines = parts.map((part) => {
     const pid = record[part].pid;
     const how = pid > 0 ? `pid ${pid}` : `from ${PART_ENV[part]}`;
-    return `  ${PART_NAMES[part].padEnd(16)} ${addressOf(record, part).padEnd(28)} (${how})`;
+    return `  ${PART_NAMES[part].padEnd(16)} ${redactUrl(addressOf(record, part)).padEnd(28)} (${how})`;
   });
   process.stdout.write(
     [
