@@ -206,6 +206,40 @@ describe('pure pipeline equals the reference fold (SPEC §5–6)', () => {
     for (const [what, n] of Object.entries(seen)) expect(n, what).toBeGreaterThan(5);
   });
 
+  it('order.status updatedAt is the greatest occurredAt of the order’s events, in any order', () => {
+    const ORDER_TOPICS = new Set(['order.created', 'order.changed', 'order.cancelled', 'pick.confirmed', 'shipment.confirmed', 'return.received']);
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { itemsFirst, rest } = recordsOf(sc);
+        const driver = pipelineDriver();
+        driver.pipe([...itemsFirst, ...rest]);
+        const latest = new Map<string, number>();
+        for (const r of rest) {
+          if (!ORDER_TOPICS.has(r.topic)) continue;
+          const v = r.value as { orderId: string; meta: { occurredAt: number } };
+          latest.set(v.orderId, Math.max(latest.get(v.orderId) ?? -Infinity, v.meta.occurredAt));
+        }
+        const updatedAt = new Map<string, number>();
+        for (const o of driver.outputs) if (o.topic === 'order.status') updatedAt.set(o.key, (o.value as { updatedAt: number }).updatedAt);
+        for (const [orderId, t] of updatedAt) expect(t, orderId).toBe(latest.get(orderId));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('states survive a JSON round trip after every step (as in Redis) with the same outputs', () => {
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { itemsFirst, rest } = recordsOf(sc);
+        const records = [...itemsFirst, ...rest];
+        const stored = pipelineDriver({}, true);
+        stored.pipe(structuredClone(records));
+        expect(JSON.stringify(stored.outputs)).toBe(throughDriver(structuredClone(records)).outputs);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('replaying the same inputs through fresh state gives byte-identical outputs', () => {
     fc.assert(
       fc.property(scenario, (sc) => {

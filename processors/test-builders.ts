@@ -82,6 +82,6 @@ export function itemTable(...items: Rec[]): LatestTable<Item> {
 }
 
 /** A driver running the registered orders and atp processors. */
-export function pipelineDriver(settings: Record<string, Record<string, unknown>> = {}): ProcessorDriver {
-  return new ProcessorDriver({ processors: [processors.orders, processors.atp], tableKeys: TABLE_KEYS, settings });
+export function pipelineDriver(settings: Record<string, Record<string, unknown>> = {}, jsonState = false): ProcessorDriver {
+  return new ProcessorDriver({ processors: [processors.orders, processors.atp], tableKeys: TABLE_KEYS, settings, jsonState });
 }

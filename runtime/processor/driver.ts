@@ -7,7 +7,8 @@
  *    their global table (and refreshes the affected keys of processors with `onTableUpdate`),
  *    folds the record into every processor that consumes the topic, then routes each output to
  *    the processors that consume it (orders.movements → atp), breadth first, until quiet.
- *  - State is one Map per processor, keyed as `keyOf` says; outputs are logged in order.
+ *  - State is one Map per processor, keyed as `keyOf` says (optionally JSON round-tripped after
+ *    every step, like Redis); outputs are logged in order.
  *  - `view()` is the Redis-like read model: the latest atp.changed per sku@warehouse, network
  *    totals per sku, the latest order.status per orderId (without updatedAt) and every
  *    order.rejected, in the shape of the reference fold's `canonicalResult`.
@@ -26,6 +27,11 @@ export interface DriverOptions {
   tableKeys: Readonly<Record<string, (value: unknown) => string>>;
   /** Settings per processor name. */
   settings?: Readonly<Record<string, Settings>>;
+  /**
+   * Store each state as JSON and load it back before the next fold, as the Redis-backed runtime
+   * will: proves states survive serialization (no Maps, Sets, undefined or shared references).
+   */
+  jsonState?: boolean;
 }
 
 export interface ViewRow {
@@ -156,7 +162,7 @@ export class ProcessorDriver {
 
   private apply(running: Running, key: string, state: unknown): void {
     if (state === undefined) running.state.delete(key);
-    else running.state.set(key, state);
+    else running.state.set(key, this.options.jsonState ? JSON.parse(JSON.stringify(state)) : state);
   }
 
   /** The read model (see the header), comparable with the reference's canonicalResult. */
