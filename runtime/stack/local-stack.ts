@@ -138,6 +138,16 @@ function ownPids(home: string, part: StackPart, record: StackRecord | undefined)
   return [...pids].filter((pid) => isOwnProcess(pid, processIdentity(home, part)));
 }
 
+/**
+ * This home's running processes, from its record and pid files (pid files appear as soon as a part
+ * is spawned), for a last-resort cleanup that cannot wait for `stopLocalStack`'s lock.
+ */
+export function ownStackProcesses(home: string): Array<{ part: StackPart; pid: number }> {
+  home = resolve(home);
+  const record = readRecord(home);
+  return STACK_PARTS.flatMap((part) => ownPids(home, part, record).map((pid) => ({ part, pid })));
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<StackRecord> {
   const home = resolve(options.home);
   const env = options.env ?? process.env;

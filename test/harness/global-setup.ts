@@ -7,15 +7,17 @@
  *   3. local: `startLocalStack` in a fresh temp TRIBUTARY_HOME (Kafka from the Apache jars,
  *      redis-server, the registry as a process), stopped and purged in teardown.
  * In modes 2 and 3 a part given by its env var is used and not started. TRIBUTARY_TEST_STACK=local
- * or =testcontainers forces a mode. Prints one line naming the mode and the addresses.
+ * or =testcontainers forces a mode. Prints one line naming the mode and the addresses (passwords
+ * masked).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { parseBrokers } from '../../runtime/config/connection';
+import { redactUrl } from '../../runtime/config/redact';
 import { kafkaAnswers, newClusterId } from '../../runtime/stack/kafka';
-import { startLocalStack, stopLocalStack } from '../../runtime/stack/local-stack';
+import { ownStackProcesses, startLocalStack, stopLocalStack } from '../../runtime/stack/local-stack';
 import { freePort } from '../../runtime/stack/ports';
 import type { TestStack } from './stack';
 
@@ -103,8 +105,42 @@ async function containerStack(docker: { host: string }): Promise<{ stack: TestSt
   }
 }
 
+/**
+ * A safety net for a run that ends without teardown (Ctrl-C during start-up, a crash): the stack
+ * is detached and would outlive us. Armed before anything starts and driven by the pid files as
+ * they appear, so a half-started stack is found too; it kills (the data is throwaway) and deletes
+ * the temp home. Returns the disarm function.
+ */
+function armEmergencyStop(home: string): () => void {
+  const stop = () => {
+    for (const { pid } of ownStackProcesses(home)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    rmSync(home, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    disarm();
+    stop();
+    // Without another listener our handler replaced the default "terminate": restore and re-raise.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const disarm = () => {
+    process.off('exit', stop);
+    for (const signal of signals) process.off(signal, onSignal);
+  };
+  process.once('exit', stop);
+  for (const signal of signals) process.on(signal, onSignal);
+  return disarm;
+}
+
 async function localStack(): Promise<{ stack: TestStack; teardown: Teardown }> {
   const home = mkdtempSync(join(tmpdir(), 'tributary-test-'));
+  const disarm = armEmergencyStop(home);
   let record;
   try {
     // Only the slow, once-per-machine step is worth a line: the jar fetch.
@@ -115,26 +151,15 @@ async function localStack(): Promise<{ stack: TestStack; teardown: Teardown }> {
   } catch (error) {
     await stopLocalStack(home, { purge: true }).catch(() => {});
     rmSync(home, { recursive: true, force: true });
+    disarm();
     throw error;
   }
-  // A safety net for a run that ends without teardown: the stack is detached and would outlive us.
-  const pids = [record.registry.pid, record.redis.pid, record.kafka.pid].filter((pid) => pid > 0);
-  const killOnExit = () => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-    }
-  };
-  process.once('exit', killOnExit);
   return {
     stack: { brokers: record.kafka.brokers, registryUrl: record.registry.url, redisUrl: record.redis.url, mode: 'local' },
     teardown: async () => {
-      process.off('exit', killOnExit);
       await stopLocalStack(home, { purge: true });
       rmSync(home, { recursive: true, force: true });
+      disarm();
     },
   };
 }
@@ -155,7 +180,7 @@ export default async function setup(project: TestProject): Promise<Teardown> {
   const { stack } = chosen;
   const took = stack.mode === 'env' ? '' : ` (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)`;
   console.log(
-    `[test stack] mode=${stack.mode} kafka=${stack.brokers.join(',')} registry=${stack.registryUrl} redis=${stack.redisUrl}${took}`,
+    `[test stack] mode=${stack.mode} kafka=${stack.brokers.join(',')} registry=${redactUrl(stack.registryUrl)} redis=${redactUrl(stack.redisUrl)}${took}`,
   );
   project.provide('stack', stack);
   return chosen.teardown;

@@ -1,11 +1,13 @@
 /**
  * `tributary dev ...` driven as a user drives it: the real CLI in child processes, with its own
  * TRIBUTARY_HOME and none of KAFKA_BROKERS / SCHEMA_REGISTRY_URL / REDIS_URL, so it starts its
- * own Kafka, registry and Redis (independent of the run's test stack). Data must survive
- * `down`/`up`, and `down --purge` must leave nothing behind. The steps build on each other.
+ * own Kafka, registry and Redis (independent of the run's test stack), even with the user's
+ * Kafka SASL/TLS settings set. Data must survive `down`/`up`, and `down --purge` must leave
+ * nothing behind. The steps build on each other. Parts given by env (the run's test stack) are
+ * used, not started, and their passwords are never shown.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../runtime/kafka/client';
 import { uniqueName } from '../harness/names';
+import { testStack } from '../harness/stack';
 
 const BIN = fileURLToPath(new URL('../../bin/tributary.js', import.meta.url));
 
@@ -93,7 +96,13 @@ const AVRO = JSON.stringify({
 
 describe('tributary dev (a local stack started, stopped and purged through the CLI)', () => {
   const home = mkdtempSync(join(tmpdir(), 'tributary-dev-cli-'));
-  const env = cleanEnv(home);
+  // The user's settings for their real (secured) cluster must not reach the stack's plaintext broker.
+  const env = cleanEnv(home, {
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: 'prod-user',
+    KAFKA_SASL_PASSWORD: 'prod-password',
+    KAFKA_SSL: 'true',
+  });
   const topic = uniqueName('dev-cli');
   const subject = `${topic}-value`;
   const redisKey = uniqueName('dev-cli-key');
@@ -235,6 +244,34 @@ describe('tributary dev (a local stack started, stopped and purged through the C
     expect(existsSync(home)).toBe(false);
     for (const where of [addresses!.brokers, addresses!.registry, addresses!.redis]) expect(await accepts(where), where).toBe(false);
   }, 120_000);
+});
+
+describe('tributary dev with parts given by env', () => {
+  it('masks the password of a given REDIS_URL in its output, status and record, and starts only the registry', async () => {
+    const stack = testStack();
+    const home = mkdtempSync(join(tmpdir(), 'tributary-dev-given-'));
+    const redis = new URL(stack.redisUrl);
+    // Redis without a password accepts a client that sends one (ioredis only warns).
+    const redisUrl = `redis://:S3cret-pw@${redis.host}/15`;
+    const env = cleanEnv(home, { KAFKA_BROKERS: stack.brokers.join(','), REDIS_URL: redisUrl });
+    try {
+      const up = await tributary(['dev', 'up'], env, 120_000);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toContain(`redis://:***@${redis.host}/15`);
+      const status = await tributary(['dev', 'status'], env);
+      const json = await tributary(['dev', 'status', '--format', 'json'], env);
+      expect(status.code, status.stdout).toBe(0);
+      const parts = (JSON.parse(json.stdout) as StatusJson).parts;
+      expect(parts.find((p) => p.part === 'redis')).toMatchObject({ address: `redis://:***@${redis.host}/15`, managed: false, ready: true });
+      const record = readFileSync(join(home, 'stack.json'), 'utf8');
+      for (const shown of [up.stdout, up.stderr, status.stdout, json.stdout, record]) expect(shown).not.toContain('S3cret-pw');
+      const down = await tributary(['dev', 'down'], env, 60_000);
+      expect(down.stdout).toMatch(/^stopped schema registry \(pid \d+\)\n$/);
+    } finally {
+      await tributary(['dev', 'down', '--purge'], env, 60_000);
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe('tributary dev up without Java', () => {
