@@ -115,7 +115,7 @@ const SAMPLES: Record<keyof typeof SPEC_TOPICS, Json> = {
     meta: { eventId: 'rej-WEB-SO-4712-1', occurredAt: T0, source: 'orders', correlationId: null, causationId: 'WEB-SO-4712-1' },
     orderId: 'SO-4712',
     rejectedEventId: 'WEB-SO-4712-1',
-    errors: [{ path: 'lines.0.sku', code: 'UNKNOWN_SKU', message: 'SKU-99999 is not in the item master' }],
+    errors: [{ path: 'lines[0].sku', code: 'UNKNOWN_SKU', message: 'SKU-99999 is not in the item master' }],
   },
   'atp.changed': {
     sku: 'SKU-10042',
@@ -188,7 +188,7 @@ const COMMAND_SAMPLES: Record<string, Record<string, Json>> = {
     RejectOrder: {
       orderId: 'SO-4712',
       rejectedEventId: 'WEB-SO-4712-1',
-      errors: [{ path: 'lines.1.uom', code: 'UNKNOWN_UOM', message: 'PL is not a unit of SKU-10042' }],
+      errors: [{ path: 'lines[1].uom', code: 'UNKNOWN_UOM', message: 'PL is not a unit of SKU-10042' }],
       rejectedAt: T0,
     },
     NotifyBackorder: {
