@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { registryEnv } from './registry';
+import { registryAnswers, registryEnv } from './registry';
 
 describe('registryEnv', () => {
   const user = {
@@ -31,5 +33,23 @@ describe('registryEnv', () => {
       KAFKA_SSL_CA: '/etc/ca.pem',
       TRIBUTARY_HOME: '/h',
     });
+  });
+});
+
+describe('registryAnswers', () => {
+  it('answers for a registry given with credentials in its URL, sending them as Basic auth', async () => {
+    const server = createServer((request, response) => {
+      const ok = request.url === '/subjects' && request.headers.authorization === `Basic ${Buffer.from('alice:p@ss').toString('base64')}`;
+      response.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      expect(await registryAnswers(`http://alice:p%40ss@127.0.0.1:${port}`)).toBe(true);
+      expect(await registryAnswers(`http://alice:wrong@127.0.0.1:${port}`)).toBe(false);
+      expect(await registryAnswers(`http://127.0.0.1:${port}`)).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 });
