@@ -32,6 +32,7 @@ const SPEC_TOPICS = {
   'order.status': { key: 'orderId', kind: 'derived' },
   'order.rejected': { key: 'orderId', kind: 'derived' },
   'atp.changed': { key: 'sku@warehouse', kind: 'derived' },
+  'orders.movements': { key: 'sku@warehouse', kind: 'derived' },
   'erp.commands': { key: 'orderId|customerId|sku@warehouse', kind: 'command' },
   'crm.commands': { key: 'orderId|sku@warehouse', kind: 'command' },
 } as const;
@@ -126,6 +127,19 @@ const SAMPLES: Record<keyof typeof SPEC_TOPICS, Json> = {
     atp: 126,
     available: 126,
     asOf: T0,
+  },
+  'orders.movements': {
+    meta: meta('3b1f0c9e2d4a5b6c7d8e9f0a1b2c3d4e', 'orders'),
+    kind: 'RESERVATION',
+    sku: 'SKU-10042',
+    warehouse: 'DC-EAST',
+    orderId: 'SO-2026-004711',
+    reserved: 36,
+    rev: 3,
+    touchedAt: T0,
+    movementId: null,
+    delta: null,
+    occurredAt: null,
   },
   'erp.commands': {
     commandId: 'cmd-3f9a1c',
@@ -243,7 +257,7 @@ function fieldOf(topic: string, path: string): Json {
 }
 
 describe('catalogue contents', () => {
-  it('has exactly the 15 topics of SPEC §4, §6 and §7, sorted by topic', () => {
+  it('has exactly the 15 topics of SPEC §4, §6 and §7 and the internal orders.movements, sorted by topic', () => {
     const topics = catalogue.topics().map((t) => t.topic);
     expect(topics).toEqual(Object.keys(SPEC_TOPICS).sort());
   });
@@ -334,7 +348,7 @@ describe('meta', () => {
 
   it('every source event and order.rejected has a meta field', () => {
     expect(withMeta.map((t) => t.topic).sort()).toEqual(
-      [...Object.entries(SPEC_TOPICS).filter(([, s]) => s.kind === 'event').map(([t]) => t), 'order.rejected'].sort(),
+      [...Object.entries(SPEC_TOPICS).filter(([, s]) => s.kind === 'event').map(([t]) => t), 'order.rejected', 'orders.movements'].sort(),
     );
   });
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FOREVER } from '../../runtime/topology/model';
 import { loadCatalogue } from '../../runtime/schemas/catalogue';
 import { validateTopologyFile } from '../../runtime/topology/validate';
+import { processors } from '../../processors';
 
 const file = fileURLToPath(new URL('../../topology.yaml', import.meta.url));
 const catalogue = loadCatalogue();
@@ -36,15 +37,30 @@ describe('topology.yaml', () => {
       ['atp', 'tributary.atp'],
     ]);
     expect(topology.processors[0]).toMatchObject({
-      inputs: ['order.created', 'order.changed', 'order.cancelled', 'pick.confirmed', 'shipment.confirmed'],
+      inputs: ['order.created', 'order.changed', 'order.cancelled', 'pick.confirmed', 'shipment.confirmed', 'return.received'],
       tables: ['item.upserted'],
-      outputs: ['order.status', 'order.rejected'],
+      outputs: ['order.status', 'order.rejected', 'orders.movements'],
     });
-    expect(topology.processors[1]).toMatchObject({ inputs: ['stock.adjusted', 'stock.counted'], tables: ['item.upserted'], outputs: ['atp.changed'] });
+    expect(topology.processors[1]).toMatchObject({
+      inputs: ['stock.adjusted', 'stock.counted', 'orders.movements'],
+      tables: ['item.upserted'],
+      outputs: ['atp.changed'],
+    });
     expect(topology.sinks.map((s) => [s.name, s.input, s.group, s.maxRetryMs])).toEqual([
       ['erp', 'erp.commands', 'tributary.erp', 900_000],
       ['crm', 'crm.commands', 'tributary.crm', 900_000],
     ]);
+  });
+
+  // STYLE.md: topology.yaml and the processor registry are checked against each other, not trusted.
+  it('declares each registered processor with exactly the topics its code reads and writes', () => {
+    expect(topology.processors.map((p) => p.name).sort()).toEqual(Object.keys(processors).sort());
+    for (const declared of topology.processors) {
+      const code = processors[declared.name as keyof typeof processors];
+      expect([...declared.inputs].sort(), `${declared.name} inputs`).toEqual([...code.inputs].sort());
+      expect([...declared.tables].sort(), `${declared.name} tables`).toEqual([...code.tables].sort());
+      expect([...declared.outputs].sort(), `${declared.name} outputs`).toEqual([...code.outputs].sort());
+    }
   });
 
   it('takes partitions, replication and sink URLs from the environment', () => {
