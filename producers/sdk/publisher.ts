@@ -107,7 +107,9 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
   const catalogue = config.catalogue ?? loadCatalogue();
   const ids = schemaIds(registryUrl);
 
-  const kafka: Kafka = createKafka(brokers, config.clientId ?? 'tributary-publisher');
+  // The local stack's own broker is plaintext: the user's SASL/TLS settings are for theirs.
+  const security = config.brokers ? 'env' : connection!.security;
+  const kafka: Kafka = createKafka(brokers, config.clientId ?? 'tributary-publisher', {}, { security });
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;
   const ready = new Map<string, Promise<TopicReady>>();

@@ -105,8 +105,11 @@ async function settle(topology: Topology, catalogue: SchemaCatalogue, context: A
 }
 
 /** An admin client and registry client for a connection, closed after `use`. */
-export async function withApplyContext<T>(connection: Pick<Connection, 'brokers' | 'registryUrl'>, use: (context: ApplyContext) => Promise<T>): Promise<T> {
-  const admin = createKafka(connection.brokers, 'tributary-topology').admin();
+export async function withApplyContext<T>(
+  connection: Pick<Connection, 'brokers' | 'registryUrl'> & Partial<Pick<Connection, 'security'>>,
+  use: (context: ApplyContext) => Promise<T>,
+): Promise<T> {
+  const admin = createKafka(connection.brokers, 'tributary-topology', {}, { security: connection.security }).admin();
   await admin.connect();
   try {
     return await use({ admin, subjects: subjectsClient(connection.registryUrl) });
