@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   TRB_SINK_REJECTED: 'a receiver refused a command (400/422)',
   TRB_SINK_UNAVAILABLE: 'a receiver is unavailable (429/5xx/timeout)',
   TRB_USAGE: 'the command line is not valid',
+  TRB_REDIS_UNAVAILABLE: 'Redis cannot be reached or is not ready (loading, busy, out of memory)',
+  TRB_STATE_INVALID: 'Redis refused a state command or holds state that cannot be read (wrong key type, script error, bad JSON)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
