@@ -3,8 +3,10 @@
  * (`POST /subjects/<subject>`: a registry where writers may not register still works once
  * `topology apply` registered the schema), register only when the subject lacks it. Plain fetch,
  * so nothing but the subject's schema is ever written (no subject config, no other subjects).
- * An unreachable registry or a 5xx is a retriable RegistryError.
+ * An unreachable registry or a 5xx is a retriable RegistryError. Credentials in the URL go as
+ * Basic auth (runtime/config/url-credentials).
  */
+import { splitCredentials } from '../../runtime/config/url-credentials';
 import { RegistryError } from '../../runtime/errors';
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -17,7 +19,8 @@ export interface SchemaIds {
 }
 
 export function schemaIds(registryUrl: string, timeoutMs = 10_000): SchemaIds {
-  const base = registryUrl.replace(/\/+$/, '');
+  const { base, authorization } = splitCredentials(registryUrl.replace(/\/+$/, ''));
+  const auth: Record<string, string> = authorization ? { authorization } : {};
   const cache = new Map<string, Promise<number>>();
 
   async function post(path: string, schema: Record<string, unknown>): Promise<{ status: number; body: { id?: number; error_code?: number; message?: string } }> {
@@ -25,7 +28,7 @@ export function schemaIds(registryUrl: string, timeoutMs = 10_000): SchemaIds {
     try {
       response = await fetch(`${base}${path}`, {
         method: 'POST',
-        headers: { accept: CONTENT_TYPE, 'content-type': CONTENT_TYPE },
+        headers: { accept: CONTENT_TYPE, 'content-type': CONTENT_TYPE, ...auth },
         body: JSON.stringify({ schemaType: 'AVRO', schema: JSON.stringify(schema) }),
         signal: AbortSignal.timeout(timeoutMs),
       });

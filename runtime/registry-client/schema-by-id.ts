@@ -13,6 +13,7 @@
  * Credentials in the URL (`https://user:password@host`) go as HTTP Basic auth (fetch refuses URLs
  * that carry them) and the URL in messages is redacted.
  */
+import { splitCredentials } from '../config/url-credentials';
 import { redactUrl } from '../config/redact';
 import { RegistryError, UnknownSchemaError } from '../errors';
 
@@ -99,18 +100,3 @@ function oneLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
-/** fetch refuses URLs with credentials: they move to an Authorization header. */
-export function splitCredentials(url: string): { base: string; authorization?: string } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return { base: url };
-  }
-  if (parsed.username === '' && parsed.password === '') return { base: url };
-  const user = decodeURIComponent(parsed.username);
-  const password = decodeURIComponent(parsed.password);
-  parsed.username = '';
-  parsed.password = '';
-  return { base: parsed.toString().replace(/\/+$/, ''), authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
-}

@@ -4,6 +4,7 @@
  * `$TRIBUTARY_HOME/registry.log`. Its schemas live in Kafka's `_schemas` topic, so it keeps no
  * data of its own. Ready means `GET /subjects` answers 200.
  */
+import { splitCredentials } from '../config/url-credentials';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackError } from '../errors';
@@ -74,20 +75,12 @@ export async function startRegistryProcess(options: {
   return { pid, url };
 }
 
-/** fetch refuses URLs with credentials: a registry given as `https://user:pass@host` gets Basic auth instead. */
-function withoutCredentials(url: string): { url: string; headers: Record<string, string> } {
-  const parsed = new URL(url);
-  if (!parsed.username && !parsed.password) return { url, headers: {} };
-  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
-  parsed.username = '';
-  parsed.password = '';
-  return { url: parsed.toString().replace(/\/+$/, ''), headers: { authorization: `Basic ${basic}` } };
-}
 
 export async function registryAnswers(url: string, timeoutMs = 2_000): Promise<boolean> {
   try {
-    const target = withoutCredentials(url);
-    const response = await fetch(`${target.url}/subjects`, { headers: target.headers, signal: AbortSignal.timeout(timeoutMs) });
+    const { base, authorization } = splitCredentials(url);
+    const headers: Record<string, string> = authorization ? { authorization } : {};
+    const response = await fetch(`${base}/subjects`, { headers, signal: AbortSignal.timeout(timeoutMs) });
     await response.arrayBuffer();
     return response.status === 200;
   } catch {

@@ -8,6 +8,7 @@
  * Credentials in the URL (`https://user:password@host`) are sent as HTTP Basic auth, as Confluent
  * clients do, and never appear in a message.
  */
+import { splitCredentials } from '../config/url-credentials';
 import { redactUrl } from '../config/redact';
 import { RegistryError } from '../errors';
 
@@ -142,21 +143,6 @@ export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsCli
   };
 }
 
-/** fetch refuses URLs with credentials: they move to an Authorization header. */
-function splitCredentials(url: string): { base: string; authorization?: string } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return { base: url };
-  }
-  if (parsed.username === '' && parsed.password === '') return { base: url };
-  const user = decodeURIComponent(parsed.username);
-  const password = decodeURIComponent(parsed.password);
-  parsed.username = '';
-  parsed.password = '';
-  return { base: parsed.toString().replace(/\/+$/, ''), authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
-}
 
 interface RegistryAnswer {
   error_code?: number;
