@@ -1,0 +1,211 @@
+/**
+ * The Redis state store of the processor runtime: per-key processor state (runtime/processor/types.ts)
+ * kept per input partition together with a record of what was applied, written atomically.
+ *
+ * Contract, per partition batch (the runtime calls these; key layout in ./keys.ts):
+ *  1. `watermarks(p)`: the last applied offset per input topic; the consumer resumes after them.
+ *  2. `seenAmong(p, topic, ids)`: which event ids were already applied (SPEC §5 duplicates; ids are
+ *     remembered `retentionMs`, default 7 days, never less than the 24 h grace).
+ *  3. `load(p, keys)`: current states (fresh JSON copies; the fold may mutate them).
+ *  4. `applyBatch(p, batch)`: ONE Lua call (scripts/apply-batch-3.lua) that checks the stored
+ *     watermarks still equal `expectedWatermarks` and the partition belongs to this store's epoch,
+ *     then writes puts/deletes, records seen ids, advances watermarks and prunes old seen ids.
+ *     'fenced' = another instance (or a rebuild, or a flush) moved the partition on since step 1:
+ *     nothing was written; a stale instance (e.g. resumed after SIGSTOP) must drop the partition.
+ *     One call even for big batches: splitting it would give up atomicity; a 5,000-key batch is
+ *     measured in test/runtime/state-store.int.test.ts.
+ * Lost state: `ensureEpoch()` stamps a random id per processor when its state starts; every
+ * applied partition carries it, and `checkIntegrity(p, committed)` compares Redis with the
+ * group's committed offsets (./integrity.ts) so a flushed or replaced Redis is noticed, not served.
+ * `wipe(partitions?)` deletes partitions (SCAN, never KEYS) for a rebuild; wiping everything also
+ * drops the epoch so the next start stamps a new one.
+ * Redis failures surface as TributaryError: TRB_REDIS_UNAVAILABLE (retriable) or TRB_STATE_INVALID.
+ * Redis Cluster: every script touches one partition's hash slot; `wipe` scans the one node of the
+ * given client (with a Cluster, run it per master).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
+import { TributaryError } from '../errors';
+import { chunks, encodeApplyArgs, type PartitionBatch, type Watermarks } from './apply-args';
+import { withRedis } from './failure';
+import { judgeIntegrity, type IntegrityReport } from './integrity';
+import { allPartitionsPattern, assertProcessorName, EPOCH_FIELD, epochKey, partitionKeys, partitionPattern, seenMember } from './keys';
+
+export type { PartitionBatch, SeenEvent, Watermarks } from './apply-args';
+export type { IntegrityReport, IntegrityStatus } from './integrity';
+
+export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** SPEC §5: duplicates are remembered at least as long as the grace period (default 24 h). */
+export const MIN_RETENTION_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_PRUNE_LIMIT = 10_000;
+const READ_CHUNK = 1_000;
+const SCAN_COUNT = 1_000;
+
+const APPLY_BATCH = readFileSync(new URL('./scripts/apply-batch-3.lua', import.meta.url), 'utf8');
+const APPLY_BATCH_SHA = createHash('sha1').update(APPLY_BATCH).digest('hex');
+
+export type ApplyOutcome = 'applied' | 'fenced';
+
+export interface StateStoreOptions {
+  redis: Redis;
+  processor: string;
+  /** How long applied event ids are remembered for dedupe; at least MIN_RETENTION_MS. */
+  retentionMs?: number;
+  /** Most seen ids one applyBatch prunes (keeps the script short after a long pause). */
+  pruneLimit?: number;
+  /** Clock for pruning; tests move it instead of waiting. */
+  now?: () => number;
+}
+
+export interface StateStore<S> {
+  readonly processor: string;
+  /** Reads the processor epoch, creating it if absent; applyBatch needs it. */
+  ensureEpoch(): Promise<string>;
+  /** The processor epoch in Redis, or null if none (never initialised, or lost). */
+  readEpoch(): Promise<string | null>;
+  load(partition: number, keys: readonly string[]): Promise<Map<string, S>>;
+  seenAmong(partition: number, topic: string, eventIds: readonly string[]): Promise<Set<string>>;
+  watermarks(partition: number): Promise<Record<string, string>>;
+  applyBatch(partition: number, batch: PartitionBatch<S>): Promise<ApplyOutcome>;
+  /** Compares Redis with the group's committed offsets (input topic → offset) for one partition. */
+  checkIntegrity(partition: number, committedOffsets: Readonly<Record<string, string | null | undefined>>): Promise<IntegrityReport>;
+  /** Deletes the named partitions, or every partition and the epoch; returns the number of keys deleted. */
+  wipe(partitions?: readonly number[]): Promise<number>;
+}
+
+export function createStateStore<S = unknown>(options: StateStoreOptions): StateStore<S> {
+  const { redis, processor } = options;
+  assertProcessorName(processor);
+  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  if (!Number.isFinite(retentionMs) || retentionMs < MIN_RETENTION_MS) {
+    throw new TributaryError('TRB_CONFIG', `retentionMs ${retentionMs} is below the ${MIN_RETENTION_MS} ms grace period; duplicates must be remembered at least that long`);
+  }
+  const pruneLimit = options.pruneLimit ?? DEFAULT_PRUNE_LIMIT;
+  const now = options.now ?? Date.now;
+  let epoch: string | null = null;
+
+  async function evalApply(keys: string[], args: string[]): Promise<string> {
+    try {
+      return (await redis.evalsha(APPLY_BATCH_SHA, keys.length, ...keys, ...args)) as string;
+    } catch (error) {
+      // After a restart or SCRIPT FLUSH the cache is empty: EVAL loads it again.
+      if (!(error instanceof ReplyError) || !(error as Error).message.startsWith('NOSCRIPT')) throw error;
+      return (await redis.eval(APPLY_BATCH, keys.length, ...keys, ...args)) as string;
+    }
+  }
+
+  async function scanDelete(pattern: string): Promise<number> {
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      for (const slice of chunks(found, 500)) deleted += await redis.unlink(...slice);
+    } while (cursor !== '0');
+    return deleted;
+  }
+
+  return {
+    processor,
+
+    ensureEpoch: () =>
+      withRedis(`initialise the ${processor} state epoch`, async () => {
+        await redis.set(epochKey(processor), randomUUID(), 'NX');
+        const current = await redis.get(epochKey(processor));
+        if (current === null) throw new TributaryError('TRB_REDIS_UNAVAILABLE', `the ${processor} epoch vanished while it was created; retry`, { retriable: true });
+        epoch = current;
+        return current;
+      }),
+
+    readEpoch: () => withRedis(`read the ${processor} state epoch`, () => redis.get(epochKey(processor))),
+
+    async load(partition, keys) {
+      const { state } = partitionKeys(processor, partition);
+      const unique = [...new Set(keys)];
+      const slices = chunks(unique, READ_CHUNK);
+      const values = await withRedis(`load ${processor} state of partition ${partition}`, () =>
+        Promise.all(slices.map((slice) => redis.hmget(state, ...slice))),
+      );
+      const loaded = new Map<string, S>();
+      slices.forEach((slice, i) => {
+        slice.forEach((key, j) => {
+          const json = values[i]?.[j];
+          if (json === null || json === undefined) return;
+          try {
+            loaded.set(key, JSON.parse(json) as S);
+          } catch (error) {
+            throw new TributaryError('TRB_STATE_INVALID', `state of "${key}" in ${state} is not JSON; rebuild the ${processor} state`, { cause: error });
+          }
+        });
+      });
+      return loaded;
+    },
+
+    async seenAmong(partition, topic, eventIds) {
+      if (eventIds.length === 0) return new Set();
+      const { seen } = partitionKeys(processor, partition);
+      const slices = chunks([...eventIds], READ_CHUNK);
+      const scores = await withRedis(`read seen event ids of ${processor} partition ${partition}`, () =>
+        Promise.all(slices.map((slice) => redis.zmscore(seen, ...slice.map((id) => seenMember(topic, id))))),
+      );
+      const found = new Set<string>();
+      slices.forEach((slice, i) => slice.forEach((id, j) => {
+        if (scores[i]?.[j] != null) found.add(id);
+      }));
+      return found;
+    },
+
+    async watermarks(partition) {
+      const { watermark } = partitionKeys(processor, partition);
+      const stored = await withRedis(`read watermarks of ${processor} partition ${partition}`, () => redis.hgetall(watermark));
+      const { [EPOCH_FIELD]: _epoch, ...topics } = stored;
+      return topics;
+    },
+
+    async applyBatch(partition, batch) {
+      if (epoch === null) throw new TypeError(`state store ${processor}: call ensureEpoch() before applyBatch()`);
+      const keys = partitionKeys(processor, partition);
+      const args = encodeApplyArgs(batch, { epoch, cutoff: now() - retentionMs, pruneLimit });
+      const result = await withRedis(`apply a batch to ${processor} partition ${partition}`, () =>
+        evalApply([keys.state, keys.watermark, keys.seen], args),
+      );
+      if (result === 'applied') return 'applied';
+      if (result.startsWith('fenced')) return 'fenced';
+      throw new TributaryError('TRB_STATE_INVALID', `apply-batch-3.lua answered ${JSON.stringify(result)}; the deployed script does not match this runtime`);
+    },
+
+    async checkIntegrity(partition, committedOffsets) {
+      const { watermark } = partitionKeys(processor, partition);
+      const [current, stored] = await withRedis(`check ${processor} state of partition ${partition}`, () =>
+        Promise.all([redis.get(epochKey(processor)), redis.hgetall(watermark)]),
+      );
+      return judgeIntegrity({ processor, partition, epoch: current, stored, committed: committedOffsets });
+    },
+
+    async wipe(partitions) {
+      return withRedis(`wipe ${processor} state`, async () => {
+        if (partitions === undefined) {
+          const deleted = await scanDelete(allPartitionsPattern(processor));
+          epoch = null;
+          return deleted + (await redis.unlink(epochKey(processor)));
+        }
+        let deleted = 0;
+        for (const partition of partitions) deleted += await scanDelete(partitionPattern(processor, partition));
+        return deleted;
+      });
+    },
+  };
+}
+
+/** Watermarks after a batch: the highest offset applied per topic (helper for the runtime). */
+export function advance(watermarks: Watermarks, applied: Iterable<{ topic: string; offset: string }>): Record<string, string> {
+  const next: Record<string, string> = { ...watermarks };
+  for (const { topic, offset } of applied) {
+    const before = next[topic];
+    if (before === undefined || BigInt(offset) > BigInt(before)) next[topic] = offset;
+  }
+  return next;
+}
