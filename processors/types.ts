@@ -4,109 +4,27 @@
  * decoder (next session) and the test driver both go through `toEvent`, so a fold never sees a
  * string timestamp or a missing field.
  *
- * Not the SDK's `producers/sdk/types.ts`: those are what a publisher may PASS (timestamps as
- * strings or Dates, omitted defaults); these are what a processor may RELY on.
+ * The shapes themselves live in runtime/schemas/events.ts (shared with the simulator); this
+ * module adds the topic map and the normalization.
  */
 
-export interface Meta {
-  eventId: string;
-  /** Epoch millis. */
-  occurredAt: number;
-  source: string;
-  correlationId: string | null;
-  causationId: string | null;
-}
+import type * as events from '../runtime/schemas/events';
 
-export interface Item {
-  meta: Meta;
-  sku: string;
-  description: string;
-  baseUom: string;
-  uomConversions: Record<string, number>;
-  safetyStock: Record<string, number>;
-}
+export type * from '../runtime/schemas/events';
 
-export interface OrderLine {
-  lineNo: number;
-  sku: string;
-  warehouse: string;
-  quantity: number;
-  uom: string | null;
-  unitPriceMinor: number | null;
-}
-
-export interface OrderCreated {
-  meta: Meta;
-  orderId: string;
-  customerId: string;
-  channel: string;
-  currency: string;
-  requestedShipDate: string | null;
-  lines: OrderLine[];
-}
-
-export interface OrderChanged {
-  meta: Meta;
-  orderId: string;
-  lines: OrderLine[];
-}
-
-export interface OrderCancelled {
-  meta: Meta;
-  orderId: string;
-  reason: string | null;
-}
-
-export interface PickConfirmed {
-  meta: Meta;
-  orderId: string;
-  warehouse: string;
-  lines: { lineNo: number; sku: string; quantityPicked: number; quantityShort: number }[];
-}
-
-export interface ShipmentConfirmed {
-  meta: Meta;
-  orderId: string;
-  shipmentId: string;
-  warehouse: string;
-  carrier: string;
-  trackingNumber: string | null;
-  lines: { lineNo: number; sku: string; quantityShipped: number }[];
-}
-
-export interface ReturnReceived {
-  meta: Meta;
-  returnId: string;
-  orderId: string;
-  warehouse: string;
-  lines: { sku: string; quantity: number; disposition: 'RESTOCK' | 'SCRAP' }[];
-}
-
-export interface StockAdjusted {
-  meta: Meta;
-  sku: string;
-  warehouse: string;
-  delta: number;
-  reason: string;
-}
-
-export interface StockCounted {
-  meta: Meta;
-  sku: string;
-  warehouse: string;
-  countedQuantity: number;
-}
+/** The folds' name for an `item.upserted` value. */
+export type Item = events.ItemUpserted;
 
 export interface SourceEvents {
   'item.upserted': Item;
-  'order.created': OrderCreated;
-  'order.changed': OrderChanged;
-  'order.cancelled': OrderCancelled;
-  'pick.confirmed': PickConfirmed;
-  'shipment.confirmed': ShipmentConfirmed;
-  'return.received': ReturnReceived;
-  'stock.adjusted': StockAdjusted;
-  'stock.counted': StockCounted;
+  'order.created': events.OrderCreated;
+  'order.changed': events.OrderChanged;
+  'order.cancelled': events.OrderCancelled;
+  'pick.confirmed': events.PickConfirmed;
+  'shipment.confirmed': events.ShipmentConfirmed;
+  'return.received': events.ReturnReceived;
+  'stock.adjusted': events.StockAdjusted;
+  'stock.counted': events.StockCounted;
 }
 
 export type SourceTopic = keyof SourceEvents;
@@ -128,7 +46,7 @@ export function epochMillis(at: unknown): number {
 
 const orNull = <T>(v: unknown): T | null => (v === undefined || v === null ? null : (v as T));
 
-function normalizeMeta(meta: unknown): Meta {
+function normalizeMeta(meta: unknown): events.Meta {
   const m = (meta ?? {}) as Loose;
   return {
     eventId: m.eventId as string,
@@ -172,7 +90,7 @@ export function toEvent(topic: string, value: unknown): unknown {
   return v;
 }
 
-function normalizeLines(lines: unknown): OrderLine[] {
+function normalizeLines(lines: unknown): events.OrderLine[] {
   return ((lines ?? []) as Loose[]).map((l) => ({
     lineNo: l.lineNo as number,
     sku: l.sku as string,

@@ -14,6 +14,7 @@
  *    order.rejected, in the shape of the reference fold's `canonicalResult`.
  * Records are processed in the order given; interleavings are the caller's (property tests) choice.
  */
+import type { AtpRow } from '../../processors/atp/fold';
 import { toEvent, type Meta } from '../../processors/types';
 import { LatestTable, type TableView } from './table';
 import type { Output, ProcessorDeclaration, Settings } from './types';
@@ -32,17 +33,6 @@ export interface DriverOptions {
    * will: proves states survive serialization (no Maps, Sets, undefined or shared references).
    */
   jsonState?: boolean;
-}
-
-export interface ViewRow {
-  sku: string;
-  warehouse: string;
-  onHand: number;
-  reserved: number;
-  safetyStock: number;
-  atp: number;
-  available: number;
-  asOf: number;
 }
 
 export interface ViewTotals {
@@ -66,7 +56,7 @@ export interface ViewRejection {
 }
 
 export interface DriverView {
-  atp: [string, ViewRow][];
+  atp: [string, AtpRow][];
   totals: [string, ViewTotals][];
   orders: [string, ViewStatus][];
   rejections: ViewRejection[];
@@ -167,11 +157,11 @@ export class ProcessorDriver {
 
   /** The read model (see the header), comparable with the reference's canonicalResult. */
   view(): DriverView {
-    const rows = new Map<string, ViewRow>();
+    const rows = new Map<string, AtpRow>();
     const statuses = new Map<string, ViewStatus>();
     const rejections: ViewRejection[] = [];
     for (const output of this.outputs) {
-      if (output.topic === 'atp.changed') rows.set(output.key, output.value as ViewRow);
+      if (output.topic === 'atp.changed') rows.set(output.key, output.value as AtpRow);
       else if (output.topic === 'order.status') {
         const { orderId, status, lines } = output.value as ViewStatus & { updatedAt: number };
         statuses.set(output.key, { orderId, status, lines });
