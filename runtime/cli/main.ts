@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import kafkajs from 'kafkajs';
 import { TributaryError } from '../errors';
+import { silenceClientLogs } from '../kafka/client';
 import { register as registerDev } from './commands/dev';
 import { register as registerPublish } from './commands/publish';
 import { register as registerRegistry } from './commands/registry';
@@ -54,8 +55,12 @@ function fromKafka(error: unknown): unknown {
   );
 }
 
+/** Commands that run until stopped keep kafkajs' warnings in their logs; the others print one line. */
+const LONG_RUNNING = new Set(['registry', 'up', 'run']);
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  if (!LONG_RUNNING.has(argv[2] ?? '')) silenceClientLogs();
   try {
     await program.parseAsync(argv);
   } catch (caught) {

@@ -41,6 +41,16 @@ export function securityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<Kafk
   return { ssl, sasl: { mechanism, username, password } as SASLOptions };
 }
 
+let clientLogLevel: logLevel = logLevel.WARN;
+
+/**
+ * One-shot CLI commands report a failure as one line themselves; kafkajs' own retry and
+ * connection logs would print JSON before it. They stay silent there unless LOG_LEVEL is set.
+ */
+export function silenceClientLogs(): void {
+  clientLogLevel = logLevel.NOTHING;
+}
+
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
@@ -65,7 +75,7 @@ export function createKafka(
     brokers,
     ...(options.security === 'none' ? {} : securityFromEnv()),
     // kafkajs INFO is chatty (every join/leave); keep warnings and errors unless LOG_LEVEL=debug.
-    logLevel: process.env.LOG_LEVEL === 'debug' ? logLevel.DEBUG : logLevel.WARN,
+    logLevel: process.env.LOG_LEVEL === 'debug' ? logLevel.DEBUG : process.env.LOG_LEVEL ? logLevel.WARN : clientLogLevel,
     logCreator: () => ({ namespace, level, log: entry }) => {
       const { message, ...rest } = entry;
       kafkaLog[LEVELS[level] ?? 'info']({ ...rest, namespace }, message);
