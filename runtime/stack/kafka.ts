@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { StackError } from '../errors';
-import { isAlive, logExcerpt, spawnDetached, stopProcess, tailFile } from './process';
+import { isAlive, logExcerpt, spawnDetached, stopProcess, tailFile, type StartPartOptions } from './process';
 
 export const KAFKA_MAIN_CLASS = 'kafka.Kafka';
 const READY_TIMEOUT_MS = 60_000;
@@ -125,15 +125,10 @@ function runJava(java: string, args: string[], env: NodeJS.ProcessEnv): Promise<
   });
 }
 
-export interface StartKafkaOptions {
-  home: string;
+export interface StartKafkaOptions extends StartPartOptions {
   java: string;
   libs: string;
   ports: KafkaPorts;
-  env?: NodeJS.ProcessEnv;
-  onProgress?: (message: string) => void;
-  /** Called as soon as the process exists, before it is ready, so it can be found if we are interrupted. */
-  onSpawn?: (pid: number) => void;
 }
 
 export async function startKafka(options: StartKafkaOptions): Promise<{ pid: number; brokers: string[] }> {

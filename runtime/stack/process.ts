@@ -204,3 +204,12 @@ export function logExcerpt(file: string): string {
   const chosen = (errors.length > 0 ? errors : last).slice(-2).map((line) => (line.length > 240 ? `${line.slice(0, 240)}…` : line));
   return chosen.length > 0 ? `"${chosen.join(' | ')}"` : '(log is empty)';
 }
+
+/** What each part of the local stack (Kafka, Redis, the registry) is started with. */
+export interface StartPartOptions {
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  onProgress?: (message: string) => void;
+  /** Called as soon as the process exists, before it is ready, so it can be found if we are interrupted. */
+  onSpawn?: (pid: number) => void;
+}

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { StackError } from '../errors';
-import { isAlive, logExcerpt, spawnDetached, stopProcess } from './process';
+import { isAlive, logExcerpt, spawnDetached, stopProcess, type StartPartOptions } from './process';
 
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
@@ -20,14 +20,9 @@ export function redisArgs(port: number, dir: string): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'];
 }
 
-export async function startRedis(options: {
-  home: string;
+export async function startRedis(options: StartPartOptions & {
   redisServer: string;
   port: number;
-  env?: NodeJS.ProcessEnv;
-  onProgress?: (message: string) => void;
-  /** Called as soon as the process exists, before it is ready, so it can be found if we are interrupted. */
-  onSpawn?: (pid: number) => void;
 }): Promise<{ pid: number; url: string }> {
   const paths = redisPaths(options.home);
   mkdirSync(paths.dir, { recursive: true });

@@ -8,7 +8,7 @@ import { splitCredentials } from '../config/url-credentials';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackError } from '../errors';
-import { isAlive, logExcerpt, spawnDetached, stopProcess } from './process';
+import { isAlive, logExcerpt, spawnDetached, stopProcess, type StartPartOptions } from './process';
 
 // The registry itself allows 60 s to read `_schemas` before it listens; leave it room.
 export const READY_TIMEOUT_MS = 90_000;
@@ -39,16 +39,11 @@ export function registryEnv(brokers: string[], home: string, env: NodeJS.Process
   return { ...kept, KAFKA_BROKERS: brokers.join(','), TRIBUTARY_HOME: home };
 }
 
-export async function startRegistryProcess(options: {
-  home: string;
+export async function startRegistryProcess(options: StartPartOptions & {
   brokers: string[];
   /** Whether the brokers are the stack's own (plaintext) Kafka rather than KAFKA_BROKERS. */
   ownKafka: boolean;
   port: number;
-  env?: NodeJS.ProcessEnv;
-  onProgress?: (message: string) => void;
-  /** Called as soon as the process exists, before it is ready, so it can be found if we are interrupted. */
-  onSpawn?: (pid: number) => void;
 }): Promise<{ pid: number; url: string }> {
   const url = `http://127.0.0.1:${options.port}`;
   const log = registryLog(options.home);
