@@ -1,4 +1,4 @@
-/** ARGV encoding of apply-batch-3.lua and the caller-side checks; list chunking. */
+/** KEYS/ARGV encoding of apply-batch-4.lua and the caller-side checks; list chunking. */
 import { describe, expect, it } from 'vitest';
 import { chunks, encodeApplyArgs, type PartitionBatch } from './apply-args';
 
@@ -20,11 +20,42 @@ describe('encodeApplyArgs', () => {
       }),
       options,
     );
-    expect(args).toEqual(['E', '1000', '50', '1', '2', '1', '1', '1', 'a', '4', 'a', '9', 'b', '0', 'k1', '{"n":1}', 'k2', '1234', 'a|e1']);
+    expect(args).toEqual({
+      viewNames: [],
+      args: ['E', '1000', '50', '1', '2', '1', '1', '1', '0', '0', '0', 'a', '4', 'a', '9', 'b', '0', 'k1', '{"n":1}', 'k2', '1234', 'a|e1'],
+    });
   });
 
   it('encodes an empty batch as counts only', () => {
-    expect(encodeApplyArgs(batch(), options)).toEqual(['E', '1000', '50', '0', '0', '0', '0', '0']);
+    expect(encodeApplyArgs(batch(), options)).toEqual({ viewNames: [], args: ['E', '1000', '50', '0', '0', '0', '0', '0', '0', '0', '0'] });
+  });
+
+  it('numbers view keys from KEYS[4] in first-use order, with an empty value for a deletion, then meta fields', () => {
+    const encoded = encodeApplyArgs(
+      batch({
+        views: [
+          { name: 'sku:A', field: 'W1', value: '{"x":1}' },
+          { name: 'status', field: 'o1', value: null },
+          { name: 'sku:A', field: 'W2', value: '{"x":2}' },
+        ],
+        metaSet: { '@catchup': '{"t":"5"}' },
+        metaDelete: ['@other'],
+      }),
+      options,
+    );
+    expect(encoded.viewNames).toEqual(['sku:A', 'status']);
+    expect(encoded.args).toEqual([
+      'E', '1000', '50', '0', '0', '0', '0', '0', '3', '1', '1',
+      '4', 'W1', '{"x":1}', '5', 'o1', '', '4', 'W2', '{"x":2}',
+      '@catchup', '{"t":"5"}',
+      '@other',
+    ]);
+  });
+
+  it('refuses meta fields that are topics or the epoch, and one both set and deleted', () => {
+    expect(() => encodeApplyArgs(batch({ metaSet: { catchup: '1' } }), options)).toThrow(TypeError);
+    expect(() => encodeApplyArgs(batch({ metaDelete: ['@epoch'] }), options)).toThrow(TypeError);
+    expect(() => encodeApplyArgs(batch({ metaSet: { '@c': '1' }, metaDelete: ['@c'] }), options)).toThrow(TypeError);
   });
 
   it('refuses a watermark that moves back', () => {
@@ -50,7 +81,7 @@ describe('encodeApplyArgs', () => {
 
   it('accepts the same event id on two topics', () => {
     const seen = [{ topic: 'a', eventId: 'e', at: 1 }, { topic: 'b', eventId: 'e', at: 1 }];
-    expect(encodeApplyArgs(batch({ seen }), options).slice(-4)).toEqual(['1', 'a|e', '1', 'b|e']);
+    expect(encodeApplyArgs(batch({ seen }), options).args.slice(-4)).toEqual(['1', 'a|e', '1', 'b|e']);
   });
 
   it('refuses a state that JSON cannot represent', () => {

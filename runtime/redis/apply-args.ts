@@ -1,5 +1,5 @@
 /**
- * Pure encoding of one partition batch into the ARGV of scripts/apply-batch-3.lua (see its header
+ * Pure encoding of one partition batch into the KEYS and ARGV of scripts/apply-batch-4.lua (see its header
  * for the layout), with the checks that belong to the caller's side of the contract: offsets are
  * non-negative integers written as Kafka strings, watermarks only move forward, a key is either
  * put or deleted, an event id is recorded once.
@@ -24,6 +24,25 @@ export interface PartitionBatch<S> {
   puts: ReadonlyMap<string, S>;
   deletes: readonly string[];
   seen: readonly SeenEvent[];
+  /** Read-model writes: hash `view:<name>` of the partition, field → JSON (null deletes the field). */
+  views?: readonly ViewWrite[];
+  /** Meta fields of the watermark hash to set (names start with '@', e.g. '@catchup'). */
+  metaSet?: Readonly<Record<string, string>>;
+  /** Meta fields of the watermark hash to delete. */
+  metaDelete?: readonly string[];
+}
+
+export interface ViewWrite {
+  name: string;
+  field: string;
+  /** JSON; null deletes the field. */
+  value: string | null;
+}
+
+export interface EncodedApply {
+  /** View names in KEYS order after the three fixed keys (KEYS[4] is viewNames[0]). */
+  viewNames: string[];
+  args: string[];
 }
 
 export interface ApplyArgsOptions {
@@ -41,7 +60,11 @@ function assertOffset(topic: string, offset: string, which: string): void {
   }
 }
 
-export function encodeApplyArgs<S>(batch: PartitionBatch<S>, options: ApplyArgsOptions): string[] {
+function assertMetaField(field: string): void {
+  if (!field.startsWith('@') || field === '@epoch') throw new TypeError(`meta field "${field}" must start with '@' and is not '@epoch'`);
+}
+
+export function encodeApplyArgs<S>(batch: PartitionBatch<S>, options: ApplyArgsOptions): EncodedApply {
   const expected = Object.entries(batch.expectedWatermarks);
   const next = Object.entries(batch.newWatermarks);
   for (const [topic, offset] of expected) assertOffset(topic, offset, 'expected');
@@ -70,7 +93,27 @@ export function encodeApplyArgs<S>(batch: PartitionBatch<S>, options: ApplyArgsO
     if (json === undefined) throw new TypeError(`state of "${key}" is not JSON-serializable`);
     puts.push(key, json);
   }
-  return [
+  const viewNames: string[] = [];
+  const viewIndex = new Map<string, number>();
+  const views: string[] = [];
+  for (const write of batch.views ?? []) {
+    let index = viewIndex.get(write.name);
+    if (index === undefined) {
+      index = 4 + viewNames.length;
+      viewIndex.set(write.name, index);
+      viewNames.push(write.name);
+    }
+    if (write.value === '') throw new TypeError(`view ${write.name} field ${write.field}: an empty value is reserved for deletion`);
+    views.push(String(index), write.field, write.value ?? '');
+  }
+  const metaSet = Object.entries(batch.metaSet ?? {});
+  for (const [field] of metaSet) assertMetaField(field);
+  const metaDelete = batch.metaDelete ?? [];
+  for (const field of metaDelete) {
+    assertMetaField(field);
+    if (batch.metaSet && Object.prototype.hasOwnProperty.call(batch.metaSet, field)) throw new TypeError(`meta field ${field} is both set and deleted`);
+  }
+  const args = [
     options.epoch,
     String(options.cutoff),
     String(options.pruneLimit),
@@ -79,12 +122,19 @@ export function encodeApplyArgs<S>(batch: PartitionBatch<S>, options: ApplyArgsO
     String(batch.puts.size),
     String(batch.deletes.length),
     String(batch.seen.length),
+    String(views.length / 3),
+    String(metaSet.length),
+    String(metaDelete.length),
     ...expected.flat(),
     ...next.flat(),
     ...puts,
     ...batch.deletes,
     ...seen,
+    ...views,
+    ...metaSet.flat(),
+    ...metaDelete,
   ];
+  return { viewNames, args };
 }
 
 /** Splits a list into slices of at most `size` (HMGET loads, UNLINK during wipes). */

@@ -13,7 +13,7 @@
  *              keys deleted, or a partition from another epoch): refuse or rebuild.
  * A committed offset of 0 or less (kafkajs reports "-1" for none) means nothing was consumed.
  */
-import { EPOCH_FIELD } from './keys';
+import { EPOCH_FIELD, topicsOf } from './keys';
 
 export type IntegrityStatus = 'fresh' | 'ok' | 'behind' | 'lost';
 
@@ -45,7 +45,8 @@ function consumed(offset: string | null | undefined): bigint | null {
 
 export function judgeIntegrity(facts: IntegrityFacts): IntegrityReport {
   const { processor, partition } = facts;
-  const { [EPOCH_FIELD]: partitionEpoch, ...watermarks } = facts.stored;
+  const partitionEpoch = facts.stored[EPOCH_FIELD];
+  const watermarks = topicsOf(facts.stored);
   const where = `${processor} partition ${partition}`;
   const report = (status: IntegrityStatus, detail: string): IntegrityReport => ({ status, partition, detail, watermarks });
   const committed = Object.entries(facts.committed)

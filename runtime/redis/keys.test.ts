@@ -1,6 +1,6 @@
 /** Key names and SCAN patterns: hash tags keep one partition in one Cluster slot, names stay glob-safe. */
 import { describe, expect, it } from 'vitest';
-import { allPartitionsPattern, epochKey, partitionKeys, partitionPattern, seenMember } from './keys';
+import { allPartitionsPattern, epochKey, partitionKeys, partitionPattern, seenMember, topicsOf, viewKey } from './keys';
 
 describe('state store keys', () => {
   it('puts every key of one partition under the hash tag {processor:partition}', () => {
@@ -25,7 +25,7 @@ describe('state store keys', () => {
     expect(glob.test('trb:{atp}:epoch')).toBe(false);
   });
 
-  it.each(['', 'Atp', 'a:b', 'a{b}', 'a*', 'a b', 'a[1]'])('refuses processor name %j', (name) => {
+  it.each(['', '.atp', 'a:b', 'a{b}', 'a*', 'a b', 'a[1]'])('refuses processor name %j', (name) => {
     expect(() => partitionKeys(name, 0)).toThrow(TypeError);
     expect(() => epochKey(name)).toThrow(TypeError);
   });
@@ -37,5 +37,15 @@ describe('state store keys', () => {
   it('scopes seen ids by topic', () => {
     expect(seenMember('stock.adjusted', 'e-1')).toBe('stock.adjusted|e-1');
     expect(seenMember('stock.counted', 'e-1')).not.toBe(seenMember('stock.adjusted', 'e-1'));
+  });
+
+  it('accepts a topic-prefixed store name, and keeps view names glob-safe', () => {
+    expect(epochKey('Dev-1.atp')).toBe('trb:{Dev-1.atp}:epoch');
+    expect(viewKey('atp', 2, 'sku:A-1')).toBe('trb:{atp:2}:view:sku:A-1');
+    expect(() => viewKey('atp', 2, 'sku:*')).toThrow(TypeError);
+  });
+
+  it('leaves meta fields out of the topic watermarks', () => {
+    expect(topicsOf({ '@epoch': 'e', '@catchup': '{}', 'order.created': '4' })).toEqual({ 'order.created': '4' });
   });
 });

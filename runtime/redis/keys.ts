@@ -7,7 +7,13 @@
  *   trb:{<processor>:<partition>}:watermark       hash    input topic → last applied offset,
  *                                                         plus `@epoch` → the epoch it was written under
  *   trb:{<processor>:<partition>}:seen            zset    `<topic>|<eventId>` scored by its time (ms)
- *   trb:{<processor>:<partition>}:view:...        reserved for the read model the API serves
+ *   trb:{<processor>:<partition>}:view:<name>     hash    the read model the API serves, written in the
+ *                                                         same Lua call as the state (processor `view`):
+ *                                                         atp:    view:sku:<sku>  warehouse → AtpRow JSON
+ *                                                         orders: view:status     orderId → order.status JSON
+ *   watermark field `@catchup`                            present while the partition replays towards a
+ *                                                         target (fresh start, rebuild, lost state): the
+ *                                                         API must not serve it yet (JSON {topic: offset})
  *
  * Redis Cluster: a Lua script may only touch keys of one hash slot, and one batch touches one
  * partition, so the hash tag is `{<processor>:<partition>}`: a partition's keys share a slot while
@@ -16,10 +22,16 @@
  * can collide with a topic.
  */
 
-const PROCESSOR_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+// Letters, digits, '.', '_', '-' (a Kafka topic prefix may be part of the name): never braces,
+// colons or glob characters.
+const PROCESSOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** The watermark hash field holding the epoch the partition's state belongs to. */
 export const EPOCH_FIELD = '@epoch';
+/** The watermark hash field present while the partition catches up (see the header). */
+export const CATCHUP_FIELD = '@catchup';
+/** Watermark hash fields that are not input topics start with this (topics cannot). */
+export const META_FIELD_PREFIX = '@';
 
 export interface PartitionKeys {
   state: string;
@@ -68,7 +80,20 @@ export function allPartitionsPattern(processor: string): string {
   return `trb:{${processor}:*`;
 }
 
+/** A view hash of one partition, `trb:{<processor>:<partition>}:view:<name>`. */
+export function viewKey(processor: string, partition: number, name: string): string {
+  if (!/^[A-Za-z0-9._:@-]+$/.test(name)) throw new TypeError(`view name "${name}" may hold only letters, digits and . _ : @ -`);
+  return `${partitionPrefix(processor, partition)}view:${name}`;
+}
+
 /** Member of the seen set: one event id per input topic (SPEC §5 duplicates are per topic). */
 export function seenMember(topic: string, eventId: string): string {
   return `${topic}|${eventId}`;
+}
+
+/** The input-topic watermarks of a stored watermark hash (meta fields such as '@epoch' left out). */
+export function topicsOf(stored: Readonly<Record<string, string>>): Record<string, string> {
+  const topics: Record<string, string> = {};
+  for (const [field, offset] of Object.entries(stored)) if (!field.startsWith(META_FIELD_PREFIX)) topics[field] = offset;
+  return topics;
 }

@@ -7,7 +7,7 @@
  *  2. `seenAmong(p, topic, ids)`: which event ids were already applied (SPEC §5 duplicates; ids are
  *     remembered `retentionMs`, default 7 days, never less than the 24 h grace).
  *  3. `load(p, keys)`: current states (fresh JSON copies; the fold may mutate them).
- *  4. `applyBatch(p, batch)`: ONE Lua call (scripts/apply-batch-3.lua) that checks the stored
+ *  4. `applyBatch(p, batch)`: ONE Lua call (scripts/apply-batch-4.lua) that checks the stored
  *     watermarks still equal `expectedWatermarks` and the partition belongs to this store's epoch,
  *     then writes puts/deletes, records seen ids, advances watermarks and prunes old seen ids.
  *     'fenced' = another instance (or a rebuild, or a flush) moved the partition on since step 1:
@@ -32,9 +32,9 @@ import { TributaryError } from '../errors';
 import { chunks, encodeApplyArgs, type PartitionBatch, type Watermarks } from './apply-args';
 import { withRedis } from './failure';
 import { judgeIntegrity, type IntegrityReport } from './integrity';
-import { allPartitionsPattern, assertProcessorName, EPOCH_FIELD, epochKey, partitionKeys, partitionPattern, seenMember } from './keys';
+import { allPartitionsPattern, assertProcessorName, epochKey, partitionKeys, partitionPattern, seenMember, topicsOf, viewKey } from './keys';
 
-export type { PartitionBatch, SeenEvent, Watermarks } from './apply-args';
+export type { PartitionBatch, SeenEvent, ViewWrite, Watermarks } from './apply-args';
 export type { IntegrityReport, IntegrityStatus } from './integrity';
 
 export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -44,7 +44,7 @@ const DEFAULT_PRUNE_LIMIT = 10_000;
 const READ_CHUNK = 1_000;
 const SCAN_COUNT = 1_000;
 
-const APPLY_BATCH = readFileSync(new URL('./scripts/apply-batch-3.lua', import.meta.url), 'utf8');
+const APPLY_BATCH = readFileSync(new URL('./scripts/apply-batch-4.lua', import.meta.url), 'utf8');
 const APPLY_BATCH_SHA = createHash('sha1').update(APPLY_BATCH).digest('hex');
 
 export type ApplyOutcome = 'applied' | 'fenced';
@@ -161,20 +161,20 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
     async watermarks(partition) {
       const { watermark } = partitionKeys(processor, partition);
       const stored = await withRedis(`read watermarks of ${processor} partition ${partition}`, () => redis.hgetall(watermark));
-      const { [EPOCH_FIELD]: _epoch, ...topics } = stored;
-      return topics;
+      return topicsOf(stored);
     },
 
     async applyBatch(partition, batch) {
       if (epoch === null) throw new TypeError(`state store ${processor}: call ensureEpoch() before applyBatch()`);
       const keys = partitionKeys(processor, partition);
-      const args = encodeApplyArgs(batch, { epoch, cutoff: now() - retentionMs, pruneLimit });
+      const { viewNames, args } = encodeApplyArgs(batch, { epoch, cutoff: now() - retentionMs, pruneLimit });
+      const views = viewNames.map((name) => viewKey(processor, partition, name));
       const result = await withRedis(`apply a batch to ${processor} partition ${partition}`, () =>
-        evalApply([keys.state, keys.watermark, keys.seen], args),
+        evalApply([keys.state, keys.watermark, keys.seen, ...views], args),
       );
       if (result === 'applied') return 'applied';
       if (result.startsWith('fenced')) return 'fenced';
-      throw new TributaryError('TRB_STATE_INVALID', `apply-batch-3.lua answered ${JSON.stringify(result)}; the deployed script does not match this runtime`);
+      throw new TributaryError('TRB_STATE_INVALID', `apply-batch-4.lua answered ${JSON.stringify(result)}; the deployed script does not match this runtime`);
     },
 
     async checkIntegrity(partition, committedOffsets) {

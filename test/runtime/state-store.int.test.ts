@@ -226,6 +226,30 @@ describe('state store', () => {
     expect(await redis.hgetall(`trb:{${processor}:0}:state`)).toEqual({ k1: '1', k2: '2' });
   });
 
+  it('writes view fields and meta fields with the state, and meta fields never count as topics', async () => {
+    const processor = newProcessor();
+    const store = createStateStore({ redis, processor });
+    const epoch = await store.ensureEpoch();
+    expect(await store.applyBatch(1, batch({
+      newWatermarks: { a: '3' },
+      views: [{ name: 'sku:S1', field: 'W1', value: '{"atp":4}' }, { name: 'status', field: 'O-1', value: '{"status":"OPEN"}' }],
+      metaSet: { '@catchup': '{"a":"9"}' },
+    }))).toBe('applied');
+    expect(await redis.hgetall(`trb:{${processor}:1}:view:sku:S1`)).toEqual({ W1: '{"atp":4}' });
+    expect(await redis.hgetall(`trb:{${processor}:1}:view:status`)).toEqual({ 'O-1': '{"status":"OPEN"}' });
+    expect(await redis.hgetall(`trb:{${processor}:1}:watermark`)).toEqual({ '@epoch': epoch, '@catchup': '{"a":"9"}', a: '3' });
+    // The stored meta field is not a topic: {a: 3} is still exactly what is expected.
+    expect(await store.watermarks(1)).toEqual({ a: '3' });
+    expect(await store.applyBatch(1, batch({
+      expectedWatermarks: { a: '3' },
+      newWatermarks: { a: '9' },
+      views: [{ name: 'status', field: 'O-1', value: null }],
+      metaDelete: ['@catchup'],
+    }))).toBe('applied');
+    expect(await redis.exists(`trb:{${processor}:1}:view:status`)).toBe(0);
+    expect(await redis.hgetall(`trb:{${processor}:1}:watermark`)).toEqual({ '@epoch': epoch, a: '9' });
+  });
+
   it('prunes seen ids older than the retention, keeping recent ones', async () => {
     const processor = newProcessor();
     let now = 10 * DAY;

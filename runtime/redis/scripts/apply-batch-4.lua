@@ -1,16 +1,18 @@
 #!lua
 --[[
-  apply-batch-3.lua: apply one partition batch of a processor atomically, or nothing.
+  apply-batch-4.lua: apply one partition batch of a processor atomically, or nothing.
 
   Checks that the partition's watermarks are exactly what the caller loaded (optimistic
   concurrency: another instance that applied since, a rebuild or a flushed Redis all change them)
   and that the state belongs to the caller's epoch; then writes the state puts and deletes, records
-  the applied event ids, advances the watermarks and prunes seen ids older than the cutoff. Redis
+  the applied event ids, writes the read-model (view) fields, sets or clears the partition's meta
+  fields ('@catchup'), advances the watermarks and prunes seen ids older than the cutoff. Redis
   runs a script without interleaving other commands, so readers see all of it or none of it.
 
   KEYS[1]  state hash       state key -> JSON
   KEYS[2]  watermark hash   input topic -> last applied offset; '@epoch' -> epoch
   KEYS[3]  seen zset        '<topic>|<eventId>' scored by time (ms)
+  KEYS[4..] view hashes     the partition's view keys this batch writes (same hash tag)
 
   ARGV[1]  epoch            the processor epoch the caller runs under
   ARGV[2]  cutoff           seen members scored below this are pruned
@@ -20,7 +22,13 @@
   ARGV[6]  nPuts            number of (key, json) pairs to write
   ARGV[7]  nDeletes         number of keys to delete
   ARGV[8]  nSeen            number of (time, member) pairs to record
-  ARGV[9..]                 the expected pairs, new pairs, puts, deletes and seen pairs, in that order
+  ARGV[9]  nViews           number of (keyIndex, field, json) triples; json '' deletes the field
+  ARGV[10] nMetaSet         number of (field, value) pairs to set in the watermark hash
+  ARGV[11] nMetaDel         number of watermark-hash fields to delete
+  ARGV[12..]                the expected pairs, new pairs, puts, deletes, seen pairs, view triples,
+                            meta pairs and meta deletions, in that order
+
+  Watermark fields starting with '@' are meta ('@epoch', '@catchup'), never topics.
 
   Returns  'applied', 'fenced:epoch' (the partition belongs to another epoch) or
            'fenced:watermark' (the stored watermarks differ from the expected ones);
@@ -43,12 +51,18 @@ local nNew = tonumber(ARGV[5])
 local nPuts = tonumber(ARGV[6])
 local nDeletes = tonumber(ARGV[7])
 local nSeen = tonumber(ARGV[8])
+local nViews = tonumber(ARGV[9])
+local nMetaSet = tonumber(ARGV[10])
+local nMetaDel = tonumber(ARGV[11])
 
-local expectedFrom = 9
+local expectedFrom = 12
 local newFrom = expectedFrom + 2 * nExpected
 local putsFrom = newFrom + 2 * nNew
 local deletesFrom = putsFrom + 2 * nPuts
 local seenFrom = deletesFrom + nDeletes
+local viewsFrom = seenFrom + 2 * nSeen
+local metaSetFrom = viewsFrom + 3 * nViews
+local metaDelFrom = metaSetFrom + 2 * nMetaSet
 
 -- Runs `command key args[from..from+count-1]` in slices of at most SLICE arguments, keeping
 -- pairs together (SLICE is even).
@@ -71,6 +85,8 @@ for i = 1, #stored, 2 do
     if stored[i + 1] ~= epoch then
       return 'fenced:epoch'
     end
+  elseif string.sub(stored[i], 1, 1) == '@' then
+    -- another meta field: not a topic
   else
     current[stored[i]] = stored[i + 1]
     storedTopics = storedTopics + 1
@@ -104,10 +120,26 @@ if nSeen > 0 then
   sliced('ZADD', KEYS[3], seenFrom, 2 * nSeen)
 end
 
--- 4. Watermarks, stamped with the epoch.
+-- 4. The read model.
+for i = viewsFrom, metaSetFrom - 1, 3 do
+  local key = KEYS[tonumber(ARGV[i])]
+  if ARGV[i + 2] == '' then
+    redis.call('HDEL', key, ARGV[i + 1])
+  else
+    redis.call('HSET', key, ARGV[i + 1], ARGV[i + 2])
+  end
+end
+
+-- 5. Watermarks, stamped with the epoch, and meta fields.
 redis.call('HSET', KEYS[2], EPOCH_FIELD, epoch)
 if nNew > 0 then
   sliced('HSET', KEYS[2], newFrom, 2 * nNew)
+end
+if nMetaSet > 0 then
+  sliced('HSET', KEYS[2], metaSetFrom, 2 * nMetaSet)
+end
+if nMetaDel > 0 then
+  sliced('HDEL', KEYS[2], metaDelFrom, nMetaDel)
 end
 
 return 'applied'
