@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   TRB_USAGE: 'the command line is not valid',
   TRB_REDIS_UNAVAILABLE: 'Redis cannot be reached or is not ready (loading, busy, out of memory)',
   TRB_STATE_INVALID: 'Redis refused a state command or holds state that cannot be read (wrong key type, script error, bad JSON)',
+  TRB_STATE_UNAVAILABLE: 'the derived state is being rebuilt or caught up and is not served yet',
+  TRB_UNAUTHORIZED: 'the API needs `Authorization: Bearer <API_TOKEN>`',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

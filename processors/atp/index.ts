@@ -3,7 +3,8 @@
  * table: when an item.upserted becomes current, the runtime re-folds, with `refresh`, every
  * sku@warehouse row of that sku it owns (`affects`: the key starts with `<sku>@`; codes cannot
  * contain `@`), so each warehouse's row re-emits atp.changed if its safety stock changed.
- * Setting `graceMs` (topology.yaml) defaults to 24 h (SPEC §5).
+ * Setting `graceMs` (topology.yaml) defaults to 24 h (SPEC §5). View: `view:sku:<sku>` hashes,
+ * warehouse → the AtpRow last sent.
  */
 import type { TableView } from '../../runtime/processor/table';
 import { defineProcessor } from '../../runtime/processor/types';
@@ -30,4 +31,7 @@ export default defineProcessor<AtpState, AtpContext>({
     affects: (table, value, key) => table === 'item.upserted' && key.startsWith(`${(value as Item).sku}@`),
     refresh: refreshAtp,
   },
+  // The row last sent on atp.changed is the row the API serves, per sku (GET /atp/{sku} reads
+  // one hash per partition) and warehouse.
+  view: (_key, state) => (state?.lastSent ? [{ name: `sku:${state.sku}`, field: state.warehouse, value: state.lastSent }] : []),
 });

@@ -15,6 +15,8 @@ export default defineProcessor<OrderState, OrdersContext>({
   keyOf: (_topic, value) => (value as { orderId: string }).orderId,
   fold: foldOrders,
   createContext: (tables) => ({ items: requireTable<Item>(tables, 'item.upserted') }),
+  // GET /orders/{orderId} serves the order.status record last sent.
+  view: (key, state) => (state?.lastStatus ? [{ name: 'status', field: key, value: state.lastStatus }] : []),
 });
 
 function requireTable<V>(tables: ReadonlyMap<string, TableView<unknown>>, topic: string): TableView<V> {

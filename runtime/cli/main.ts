@@ -12,6 +12,7 @@ import { silenceClientLogs } from '../kafka/client';
 import { register as registerDev } from './commands/dev';
 import { register as registerPublish } from './commands/publish';
 import { register as registerRegistry } from './commands/registry';
+import { register as registerRun } from './commands/run';
 import { register as registerSimulate } from './commands/simulate';
 import { register as registerTopology } from './commands/topology';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerRegistry(program);
   registerPublish(program);
   registerSimulate(program);
+  registerRun(program);
   return program;
 }
 

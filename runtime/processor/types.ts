@@ -75,6 +75,18 @@ export interface ProcessorDeclaration<S, Ctx> {
   /** Builds the fold context once per run from the tables and settings (defaults applied here). */
   createContext(tables: Tables, settings: Settings): Ctx;
   onTableUpdate?: TableUpdateHandler<S, Ctx>;
+  /**
+   * The read model the API serves, from a key's state after a batch: hash fields of the
+   * partition's `view:<name>` hashes (runtime/redis/keys.ts), written in the same atomic call as
+   * the state. JSON values; null deletes the field.
+   */
+  view?(key: string, state: S | undefined): ViewField[];
+}
+
+export interface ViewField {
+  name: string;
+  field: string;
+  value: string | null;
 }
 
 /** Identity helper that keeps the state and context types of a declaration. */

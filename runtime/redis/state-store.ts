@@ -74,6 +74,10 @@ export interface StateStore<S> {
   checkIntegrity(partition: number, committedOffsets: Readonly<Record<string, string | null | undefined>>): Promise<IntegrityReport>;
   /** Deletes the named partitions, or every partition and the epoch; returns the number of keys deleted. */
   wipe(partitions?: readonly number[]): Promise<number>;
+  /** The partition's meta fields ('@epoch', '@catchup', ...) as stored. */
+  meta(partition: number): Promise<Record<string, string>>;
+  /** Every state key of a partition (HSCAN, in pages), e.g. to refresh rows after a table changed. */
+  stateKeys(partition: number): Promise<string[]>;
 }
 
 export function createStateStore<S = unknown>(options: StateStoreOptions): StateStore<S> {
@@ -183,6 +187,28 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
         Promise.all([redis.get(epochKey(processor)), redis.hgetall(watermark)]),
       );
       return judgeIntegrity({ processor, partition, epoch: current, stored, committed: committedOffsets });
+    },
+
+    async meta(partition) {
+      const { watermark } = partitionKeys(processor, partition);
+      const stored = await withRedis(`read meta of ${processor} partition ${partition}`, () => redis.hgetall(watermark));
+      const meta: Record<string, string> = {};
+      for (const [field, value] of Object.entries(stored)) if (field.startsWith('@')) meta[field] = value;
+      return meta;
+    },
+
+    async stateKeys(partition) {
+      const { state } = partitionKeys(processor, partition);
+      return withRedis(`list ${processor} state keys of partition ${partition}`, async () => {
+        const keys: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, page] = await redis.hscan(state, cursor, 'COUNT', SCAN_COUNT);
+          cursor = next;
+          for (let i = 0; i < page.length; i += 2) keys.push(page[i] as string);
+        } while (cursor !== '0');
+        return [...new Set(keys)];
+      });
     },
 
     async wipe(partitions) {

@@ -7,7 +7,9 @@
 import { Command, Option } from 'commander';
 import { resolveConnection } from '../../config/connection';
 import { loadCatalogue } from '../../schemas/catalogue';
+import { namingFromEnv } from '../../processor/naming';
 import { applyTopology, withApplyContext } from '../../topology/apply';
+import { prefixTopology } from '../../topology/prefix';
 import { renderGraph, type GraphFormat } from '../../topology/graph';
 import { DEFAULT_TOPOLOGY_FILE, type Topology } from '../../topology/model';
 import { isEmpty, type Plan } from '../../topology/plan';
@@ -44,9 +46,11 @@ export function register(program: Command): void {
     .addOption(fileOption())
     .option('--dry-run', 'print the plan and change nothing', false)
     .addOption(new Option('--format <format>', 'plan output').choices(['table', 'json']).default('table'))
-    .action(async (options: { file: string; dryRun: boolean; format: 'table' | 'json' }) => {
-      const valid = loadOrReport(options.file);
-      if (!valid) return;
+    .addOption(topicPrefixOption())
+    .action(async (options: { file: string; dryRun: boolean; format: 'table' | 'json'; topicPrefix?: string }) => {
+      const loaded = loadOrReport(options.file);
+      if (!loaded) return;
+      const valid = prefixTopology(loaded, namingFromEnv(process.env, options.topicPrefix));
       const connection = resolveConnection();
       const print = (plan: Plan) => {
         if (options.format === 'json') process.stdout.write(renderPlanJson(plan));
@@ -73,8 +77,13 @@ export function register(program: Command): void {
     });
 }
 
+/** `--topic-prefix`: one deployment per prefix on a shared cluster (runtime/processor/naming.ts). */
+export function topicPrefixOption(): Option {
+  return new Option('--topic-prefix <prefix>', 'put this in front of every topic, consumer group and Redis key (one environment per prefix on a shared cluster)').env('TRIBUTARY_TOPIC_PREFIX');
+}
+
 /** The valid topology, or undefined after printing every problem and setting exit code 2. */
-function loadOrReport(file: string): Topology | undefined {
+export function loadOrReport(file: string): Topology | undefined {
   const { topology, problems } = validateTopologyFile(file, { catalogue: loadCatalogue() });
   if (problems.length === 0) return topology;
   for (const problem of problems) process.stderr.write(`${formatProblem(topology.file, problem)}\n`);

@@ -1,0 +1,175 @@
+/**
+ * Starts the named components of one process — processors, the API — on one Kafka client, one
+ * Redis client and one metrics registry, and stops them in reverse order. `tributary run` and
+ * `tributary up` are thin shells around it. Every processor runs as its own consumer group
+ * member (topology `group`, behind the topic prefix), so several processes running the same
+ * name share its partitions.
+ */
+import { Redis } from 'ioredis';
+import { processors, type ProcessorName } from '../../processors';
+import { TABLE_KEYS } from '../../processors/tables';
+import { startApi } from '../api/server';
+import type { Connection } from '../config/connection';
+import { UsageError } from '../errors';
+import { createKafka } from '../kafka/client';
+import { createDecoder } from '../kafka/decode';
+import type { Logger } from '../log';
+import { createMetrics, type Metrics } from '../metrics';
+import type { Naming } from '../processor/naming';
+import { startProcessor, type ReadinessCheck, type RunningProcessor } from '../processor/runner';
+import { loadCatalogue } from '../schemas/catalogue';
+import type { Topology } from '../topology/model';
+import { startHealthServer } from './health-server';
+
+export const API = 'api';
+
+export interface ComponentsOptions {
+  names: readonly string[];
+  connection: Connection;
+  /** The topology as in the file (logical names); the naming adds the prefix. */
+  topology: Topology;
+  naming: Naming;
+  log: Logger;
+  /** API port (PORT, default 8080); 0 picks a free one. */
+  port?: number;
+  host?: string;
+  apiToken?: string;
+  /** Port of /livez, /readyz and /metrics when the API is not among the names; null: none. */
+  metricsPort?: number | null;
+}
+
+export interface Components {
+  processors: RunningProcessor[];
+  metrics: Metrics;
+  /** Where the API (or the health server) listens. */
+  url?: string;
+  readiness(): ReadinessCheck[];
+  stop(): Promise<void>;
+}
+
+/** The names `run` accepts today, for help and errors. */
+export function knownComponents(topology: Topology): string[] {
+  return [...topology.processors.map((p) => p.name), API];
+}
+
+export async function startComponents(options: ComponentsOptions): Promise<Components> {
+  const { topology, naming, connection, log } = options;
+  const names = [...new Set(options.names)];
+  const known = knownComponents(topology);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) throw new UsageError(`unknown component ${unknown.map((n) => `"${n}"`).join(', ')}: choose from ${known.join(', ')}`);
+  for (const name of names) {
+    if (name !== API && !(name in processors)) throw new UsageError(`processor "${name}" is in the topology but not built into this version of tributary`);
+  }
+
+  const metrics = createMetrics();
+  const kafka = createKafka(connection.brokers, `tributary-${names.join('-')}`, {}, { security: connection.security });
+  const redis = new Redis(connection.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', (error) => log.debug({ err: error }, 'redis connection error'));
+  const catalogue = loadCatalogue();
+  const decoder = createDecoder({ registryUrl: connection.registryUrl, catalogue, catalogueTopic: (t) => naming.logical(t) });
+  const started: RunningProcessor[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  let url: string | undefined;
+
+  const readiness = (): ReadinessCheck[] => started.map((p) => p.readiness());
+
+  try {
+    for (const name of names.filter((n) => n !== API)) {
+      const spec = topology.processors.find((p) => p.name === name)!;
+      const processor = await startProcessor({
+        declaration: processors[name as ProcessorName],
+        group: spec.group,
+        settings: spec.settings,
+        tableKeys: TABLE_KEYS,
+        naming,
+        kafka,
+        redis,
+        decoder,
+        catalogue,
+        registryUrl: connection.registryUrl,
+        metrics,
+        log,
+      });
+      started.push(processor);
+      closers.unshift(() => processor.stop());
+    }
+    if (names.includes(API)) {
+      const partitions = await partitionCounter(kafka, naming, topology);
+      closers.unshift(() => partitions.stop());
+      const api = await startApi({
+        redis,
+        port: options.port ?? 8080,
+        host: options.host,
+        token: options.apiToken,
+        atp: { store: naming.store('atp'), partitions: () => partitions.of('atp') },
+        orders: { store: naming.store('orders'), partitions: () => partitions.of('orders') },
+        metrics,
+        readiness,
+        log,
+      });
+      url = api.url;
+      closers.unshift(() => api.close());
+    } else if (options.metricsPort !== null && options.metricsPort !== undefined) {
+      const health = await startHealthServer({ port: options.metricsPort, host: options.host, metrics, readiness, log });
+      if (health) {
+        url = health.url;
+        closers.unshift(() => health.close());
+      }
+    }
+  } catch (error) {
+    await closeAll(closers, log);
+    redis.disconnect();
+    throw error;
+  }
+
+  return {
+    processors: started,
+    metrics,
+    url,
+    readiness,
+    async stop() {
+      await closeAll(closers, log);
+      redis.disconnect();
+    },
+  };
+}
+
+async function closeAll(closers: (() => Promise<void>)[], log: Logger): Promise<void> {
+  for (const close of closers) {
+    try {
+      await close();
+    } catch (error) {
+      log.warn({ err: error }, 'error while stopping a component');
+    }
+  }
+}
+
+/**
+ * Partition counts of each processor's state, from its first input topic's metadata (the API
+ * reads every partition of a store), refreshed every 30 s so added partitions are seen.
+ */
+async function partitionCounter(kafka: ReturnType<typeof createKafka>, naming: Naming, topology: Topology) {
+  const admin = kafka.admin();
+  await admin.connect();
+  const counts = new Map<string, number>();
+  const refresh = async () => {
+    for (const processor of ['atp', 'orders']) {
+      const spec = topology.processors.find((p) => p.name === processor);
+      const input = spec?.inputs[0];
+      if (!input) continue;
+      const { topics } = await admin.fetchTopicMetadata({ topics: [naming.topic(input)] });
+      counts.set(processor, topics[0]?.partitions.length ?? 0);
+    }
+  };
+  await refresh();
+  const timer = setInterval(() => void refresh().catch(() => undefined), 30_000);
+  timer.unref();
+  return {
+    of: (processor: string) => counts.get(processor) ?? 0,
+    stop: async () => {
+      clearInterval(timer);
+      await admin.disconnect();
+    },
+  };
+}

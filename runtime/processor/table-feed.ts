@@ -1,0 +1,134 @@
+/**
+ * Global tables (like a Kafka Streams GlobalKTable): every instance reads every partition of a
+ * table topic (item.upserted) into a LatestTable, from the beginning, and is `bootstrapped` once it
+ * reached the end offsets taken at start; only then may the processor fold inputs, so a restart
+ * never judges an order against a half-read item master. It keeps following the topic; each
+ * record that becomes current is announced through `onUpdate`.
+ *
+ * kafkajs has no manual partition assignment, so the feed uses a consumer group of its own per
+ * instance (`<group>.table.<random>`), never commits, and lets the group vanish when it leaves.
+ * A record that cannot be decoded is dead-lettered like any input (SPEC §8), and never stops the
+ * table. `position()` is the offset vector read so far, to tell whether a partition's derived
+ * state saw the table as it is now.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { classifyForDeadLetter, deadLetterOf, deadLetterTopic, toDeadLetterMessage } from '../dlq';
+import type { Decoder } from '../kafka/decode';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import { toEvent, type Meta } from '../../processors/types';
+import { LatestTable } from './table';
+
+export interface TableFeedOptions {
+  kafka: Kafka;
+  producer: Producer;
+  decoder: Decoder;
+  processor: string;
+  group: string;
+  /** Logical topic → record key of the table. */
+  tables: ReadonlyMap<string, (value: unknown) => string>;
+  kafkaTopic: (topic: string) => string;
+  log: Logger;
+  metrics: Metrics;
+  onUpdate?: (topic: string, value: unknown) => Promise<void>;
+}
+
+export interface TableFeed {
+  readonly tables: ReadonlyMap<string, LatestTable<{ meta: Meta }>>;
+  /** Resolves once every table reached the end offsets it had at start. */
+  bootstrapped(): Promise<void>;
+  isBootstrapped(): boolean;
+  /** JSON of {kafkaTopic: {partition: next offset}} read so far. */
+  position(): string;
+  stop(): Promise<void>;
+}
+
+export async function startTableFeed(options: TableFeedOptions): Promise<TableFeed> {
+  const { kafka, processor, log } = options;
+  const tables = new Map<string, LatestTable<{ meta: Meta }>>();
+  const logicalOf = new Map<string, string>();
+  for (const [topic, keyOf] of options.tables) {
+    tables.set(topic, new LatestTable((value) => keyOf(value)));
+    logicalOf.set(options.kafkaTopic(topic), topic);
+  }
+  const position = new Map<string, Map<number, bigint>>();
+  const targets = new Map<string, bigint>();
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const kafkaTopic of logicalOf.keys()) {
+      position.set(kafkaTopic, new Map());
+      for (const { partition, high } of await admin.fetchTopicOffsets(kafkaTopic)) {
+        if (BigInt(high) > 0n) targets.set(`${kafkaTopic}:${partition}`, BigInt(high));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+
+  let resolveBootstrap!: () => void;
+  const bootstrap = new Promise<void>((resolve) => (resolveBootstrap = resolve));
+  let done = false;
+  const checkDone = () => {
+    if (done || targets.size > 0) return;
+    done = true;
+    log.info({ tables: [...tables].map(([t, table]) => ({ topic: t, rows: table.size })) }, 'global tables caught up');
+    resolveBootstrap();
+  };
+  checkDone();
+
+  if (logicalOf.size === 0) return feed(undefined);
+  const consumer: Consumer = kafka.consumer({ groupId: `${options.group}.table.${randomUUID().slice(0, 8)}`, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...logicalOf.keys()], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch, heartbeat }) => {
+      const topic = logicalOf.get(batch.topic) as string;
+      const table = tables.get(topic) as LatestTable<{ meta: Meta }>;
+      const deadLetters = [];
+      for (const message of batch.messages) {
+        let value: { meta: Meta } | undefined;
+        try {
+          value = toEvent(topic, (await options.decoder.decode(message.value, batch.topic)).value) as { meta: Meta };
+        } catch (error) {
+          const verdict = classifyForDeadLetter(error);
+          if ('retry' in verdict) throw error;
+          deadLetters.push(toDeadLetterMessage(deadLetterOf({ topic: batch.topic, partition: batch.partition, message }, error, processor, verdict.code)));
+          options.metrics.deadLetters.inc({ processor, topic, code: verdict.code });
+          log.warn({ processor, topic: batch.topic, partition: batch.partition, offset: message.offset, code: verdict.code }, 'table record dead-lettered');
+        }
+        position.get(batch.topic)?.set(batch.partition, BigInt(message.offset) + 1n);
+        if (value && table.upsert(value) && done) await options.onUpdate?.(topic, value);
+        const target = `${batch.topic}:${batch.partition}`;
+        if (targets.has(target) && BigInt(message.offset) + 1n >= (targets.get(target) as bigint)) {
+          targets.delete(target);
+          checkDone();
+        }
+      }
+      if (deadLetters.length > 0) await options.producer.send({ topic: deadLetterTopic(batch.topic), messages: deadLetters, acks: -1 });
+      await heartbeat();
+    },
+  });
+  return feed(consumer);
+
+  function feed(consumer: Consumer | undefined): TableFeed {
+    return {
+      tables,
+      bootstrapped: () => bootstrap,
+      isBootstrapped: () => done,
+      position() {
+        const out: Record<string, Record<string, string>> = {};
+        for (const [topic, partitions] of [...position].sort(([a], [b]) => (a < b ? -1 : 1))) {
+          out[topic] = {};
+          for (const [partition, offset] of [...partitions].sort(([a], [b]) => a - b)) out[topic][partition] = offset.toString();
+        }
+        return JSON.stringify(out);
+      },
+      stop: async () => {
+        await consumer?.disconnect();
+      },
+    };
+  }
+}
