@@ -1,8 +1,6 @@
 /**
  * The HTTP API's error answers: `{ error: { code, message, problems? } }` with a stable `TRB_*`
- * code, and the status each code maps to. Codes are those of runtime/errors.ts plus the few
- * only the API raises (API_ERROR_CODES below; to be moved into runtime/errors.ts and the README
- * "Error codes" table by its owner — until then they live here so the API can use them).
+ * code (runtime/errors.ts), and the status each code maps to.
  *
  *   TRB_VALIDATION         400 (413/415 for an oversize or non-JSON body)  request is malformed
  *   TRB_UNAUTHORIZED       401  missing or wrong bearer token (with WWW-Authenticate: Bearer)
@@ -14,14 +12,7 @@
  */
 import type { ErrorCode, FieldProblem } from '../errors';
 
-export const API_ERROR_CODES = {
-  TRB_STATE_UNAVAILABLE: 'a processor state the API serves is being rebuilt, catching up or was lost; retry shortly',
-  TRB_UNAUTHORIZED: 'the request lacks the API bearer token (API_TOKEN) or carries a wrong one',
-  TRB_NOT_FOUND: 'no such route, SKU, SKU at warehouse or order',
-  TRB_INTERNAL: 'the API failed unexpectedly (see its log)',
-} as const;
-
-export type ApiErrorCode = ErrorCode | keyof typeof API_ERROR_CODES;
+export type ApiErrorCode = ErrorCode;
 
 export interface ApiErrorBody {
   error: { code: ApiErrorCode; message: string; problems?: FieldProblem[] };

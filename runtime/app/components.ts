@@ -13,6 +13,7 @@ import type { Connection } from '../config/connection';
 import { UsageError } from '../errors';
 import { createKafka } from '../kafka/client';
 import { createDecoder } from '../kafka/decode';
+import { untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import { createMetrics, type Metrics } from '../metrics';
 import type { Naming } from '../processor/naming';
@@ -75,6 +76,8 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
   const readiness = (): ReadinessCheck[] => started.map((p) => p.readiness());
 
   try {
+    // Processors stop side by side: each waits for its batch in flight and its last fetch.
+    closers.unshift(() => Promise.all(started.map((p) => p.stop())).then(() => undefined));
     for (const name of names.filter((n) => n !== API)) {
       const spec = topology.processors.find((p) => p.name === name)!;
       const processor = await startProcessor({
@@ -92,7 +95,6 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
         log,
       });
       started.push(processor);
-      closers.unshift(() => processor.stop());
     }
     if (names.includes(API)) {
       const partitions = await partitionCounter(kafka, naming, topology);
@@ -158,7 +160,7 @@ async function partitionCounter(kafka: ReturnType<typeof createKafka>, naming: N
       const spec = topology.processors.find((p) => p.name === processor);
       const input = spec?.inputs[0];
       if (!input) continue;
-      const { topics } = await admin.fetchTopicMetadata({ topics: [naming.topic(input)] });
+      const { topics } = await untilAvailable(() => admin.fetchTopicMetadata({ topics: [naming.topic(input)] }));
       counts.set(processor, topics[0]?.partitions.length ?? 0);
     }
   };

@@ -13,6 +13,7 @@ import { register as registerDev } from './commands/dev';
 import { register as registerPublish } from './commands/publish';
 import { register as registerRegistry } from './commands/registry';
 import { register as registerRun } from './commands/run';
+import { register as registerUp } from './commands/up';
 import { register as registerSimulate } from './commands/simulate';
 import { register as registerTopology } from './commands/topology';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRegistry(program);
   registerPublish(program);
   registerSimulate(program);
+  registerUp(program);
   registerRun(program);
   return program;
 }
@@ -61,6 +63,11 @@ function fromKafka(error: unknown): unknown {
 const LONG_RUNNING = new Set(['registry', 'up', 'run']);
 
 export async function main(argv: string[]): Promise<void> {
+  // `tributary ... | head` closes stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const program = buildProgram();
   if (!LONG_RUNNING.has(argv[2] ?? '')) silenceClientLogs();
   try {

@@ -38,8 +38,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { classifyForDeadLetter, deadLetterOf, deadLetterTopic, toDeadLetterMessage } from '../dlq';
-import { isRetriable, TributaryError } from '../errors';
+import { TributaryError } from '../errors';
 import type { Decoder } from '../kafka/decode';
+import { isTransient, untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { CATCHUP_FIELD } from '../redis/keys';
@@ -52,12 +53,13 @@ import { createOutputEncoder } from './outputs';
 import { startTableFeed, type TableFeed } from './table-feed';
 import type { Output, ProcessorDeclaration, Settings } from './types';
 
-const { Partitioners, KafkaJSError } = kafkajs;
+const { Partitioners } = kafkajs;
 
 const TABLES_FIELD = '@tables';
 const DEFAULT_CHUNK = 2_000;
 const EPOCH_CHECK_MS = 2_000;
 const MAX_BACKOFF_MS = 30_000;
+export const FETCH_WAIT_MS = 1_000;
 
 // Declarations of different state types run through the same runtime.
 type AnyDeclaration = ProcessorDeclaration<any, any>;
@@ -124,9 +126,9 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   const logicalOf = new Map(inputs.map((t) => [naming.topic(t), t]));
 
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  await untilAvailable(() => producer.connect());
   const encoder = createOutputEncoder({ registryUrl: options.registryUrl, catalogue: options.catalogue, kafkaTopic: naming.topic });
-  await encoder.prepare(declaration.outputs as readonly string[]);
+  await untilAvailable(() => encoder.prepare(declaration.outputs as readonly string[]));
   const admin = kafka.admin();
   await admin.connect();
   let epoch = await store.ensureEpoch();
@@ -157,7 +159,8 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   await feed.bootstrapped();
   const ctx = declaration.createContext(feed.tables, options.settings);
 
-  const consumer: Consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, retry: { retries: 10 } });
+  // A short fetch wait keeps SIGTERM quick: stopping waits for the fetch in flight (SPEC §12: 10 s).
+  const consumer: Consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, retry: { retries: 10 }, maxWaitTimeInMs: FETCH_WAIT_MS });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     // Eager rebalancing: every partition was revoked; whatever this instance knew may be stale.
     open.clear();
@@ -195,7 +198,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
 
   function partitionFailed(p: number, error: unknown): void {
     if (stopping) return;
-    if (isRetriable(error)) {
+    if (isTransient(error)) {
       log.warn({ partition: p, err: error }, 'partition not opened yet; it opens with its next batch');
       return;
     }
@@ -208,7 +211,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     const low: Record<string, bigint> = {};
     const high: Record<string, string> = {};
     for (const topic of inputs) {
-      const found = (await admin.fetchTopicOffsets(naming.topic(topic))).find((o) => o.partition === p);
+      const found = (await untilAvailable(() => admin.fetchTopicOffsets(naming.topic(topic)))).find((o) => o.partition === p);
       low[topic] = BigInt(found?.low ?? '0');
       if (found && BigInt(found.high) > 0n) high[topic] = found.high;
     }
@@ -217,7 +220,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
 
   async function committedAt(p: number): Promise<Record<string, string>> {
     const committed: Record<string, string> = {};
-    for (const entry of await admin.fetchOffsets({ groupId: group, topics: kafkaInputs })) {
+    for (const entry of await untilAvailable(() => admin.fetchOffsets({ groupId: group, topics: kafkaInputs }))) {
       const found = entry.partitions.find((o) => o.partition === p);
       if (found) committed[logicalOf.get(entry.topic) as string] = found.offset;
     }
@@ -302,8 +305,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       try {
         return await work();
       } catch (error) {
-        const retriable = isRetriable(error) || (error instanceof KafkaJSError && error.retriable);
-        if (!retriable) throw error;
+        if (!isTransient(error)) throw error;
         if (!isRunning() || stopping) return 'stopped';
         const code = error instanceof TributaryError ? error.code : 'TRB_KAFKA_UNAVAILABLE';
         metrics.retries.inc({ processor: name, code });
@@ -518,8 +520,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       if (stopping) return;
       stopping = true;
       clearInterval(epochWatch);
-      await consumer.disconnect();
-      await feed.stop();
+      await Promise.all([consumer.disconnect(), feed.stop()]);
       await Promise.allSettled([...locks.values()]);
       await producer.disconnect();
       await admin.disconnect();

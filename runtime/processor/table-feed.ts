@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { classifyForDeadLetter, deadLetterOf, deadLetterTopic, toDeadLetterMessage } from '../dlq';
 import type { Decoder } from '../kafka/decode';
+import { untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { toEvent, type Meta } from '../../processors/types';
@@ -59,7 +60,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   try {
     for (const kafkaTopic of logicalOf.keys()) {
       position.set(kafkaTopic, new Map());
-      for (const { partition, high } of await admin.fetchTopicOffsets(kafkaTopic)) {
+      for (const { partition, high } of await untilAvailable(() => admin.fetchTopicOffsets(kafkaTopic))) {
         if (BigInt(high) > 0n) targets.set(`${kafkaTopic}:${partition}`, BigInt(high));
       }
     }
@@ -79,7 +80,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   checkDone();
 
   if (logicalOf.size === 0) return feed(undefined);
-  const consumer: Consumer = kafka.consumer({ groupId: `${options.group}.table.${randomUUID().slice(0, 8)}`, allowAutoTopicCreation: false });
+  const consumer: Consumer = kafka.consumer({ groupId: `${options.group}.table.${randomUUID().slice(0, 8)}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 1_000 });
   await consumer.connect();
   await consumer.subscribe({ topics: [...logicalOf.keys()], fromBeginning: true });
   await consumer.run({

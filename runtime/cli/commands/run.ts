@@ -69,6 +69,7 @@ export function commonRunOptions(command: Command): Command {
   return command
     .addOption(new Option('-f, --file <path>', 'the topology file (default ./topology.yaml, else the shipped one)').env('TRIBUTARY_TOPOLOGY'))
     .addOption(new Option('--port <port>', 'HTTP API port').env('PORT').default('8080'))
+    .addOption(new Option('--host <address>', 'address the HTTP servers listen on (127.0.0.1 to keep them local)').env('HOST').default('0.0.0.0'))
     .addOption(new Option('--metrics-port <port>', 'port of /livez, /readyz and /metrics when the API is not run here (0 = any free port)').env('METRICS_PORT').default('9464'))
     .addOption(topicPrefixOption());
 }
@@ -76,6 +77,7 @@ export function commonRunOptions(command: Command): Command {
 export interface RunFlags {
   file?: string;
   port: string;
+  host: string;
   metricsPort: string;
   topicPrefix?: string;
 }
@@ -88,6 +90,7 @@ export function componentsOptions(names: string[], flags: RunFlags, topology: To
     naming: namingFromEnv(process.env, flags.topicPrefix),
     log,
     port: parsePort(flags.port, '--port'),
+    host: flags.host,
     metricsPort: parsePort(flags.metricsPort, '--metrics-port'),
     apiToken: process.env.API_TOKEN || undefined,
   };
