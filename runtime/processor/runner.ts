@@ -363,6 +363,10 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       metrics.deadLetters.inc({ processor: name, topic, code });
       log.warn({ topic: kafkaTopic, partition: p, offset: message.offset, code }, 'record dead-lettered');
     }
+    // Outputs go to Kafka before the state (a crash in between re-produces identical records).
+    // A paused instance that lost the partition meanwhile must not append stale records after
+    // the new owner's: check the watermarks once more right before producing.
+    if (!sameWatermarks(await store.watermarks(p), part.watermarks)) return fenced(p, kafkaTopic);
     await send(produce);
 
     const last = (pending[pending.length - 1] as KafkaMessage).offset;
@@ -387,12 +391,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       views,
       metaDelete: caughtUp ? [CATCHUP_FIELD] : [],
     });
-    if (outcome === 'fenced') {
-      open.delete(p);
-      metrics.fenced.inc({ processor: name });
-      log.info({ topic: kafkaTopic, partition: p }, 'batch fenced: another instance or a rebuild moved this partition on; re-reading its state');
-      return 'stop';
-    }
+    if (outcome === 'fenced') return fenced(p, kafkaTopic);
     part.watermarks = newWatermarks;
     if (caughtUp) {
       part.catchup = null;
@@ -413,6 +412,13 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     }
     metrics.batchSeconds.observe({ processor: name }, Number(process.hrtime.bigint() - started) / 1e9);
     return 'done';
+  }
+
+  function fenced(p: number, kafkaTopic: string): 'stop' {
+    open.delete(p);
+    metrics.fenced.inc({ processor: name });
+    log.info({ topic: kafkaTopic, partition: p }, 'batch fenced: another instance or a rebuild moved this partition on; re-reading its state');
+    return 'stop';
   }
 
   async function decodeOne(kafkaTopic: string, topic: string, p: number, message: KafkaMessage): Promise<Decoded> {
@@ -527,6 +533,11 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       log.info('processor stopped');
     },
   };
+}
+
+function sameWatermarks(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function isCaughtUp(watermarks: Record<string, string>, target: Record<string, string>): boolean {
