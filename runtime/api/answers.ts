@@ -12,29 +12,14 @@
  * Answers carry times as ISO-8601 UTC strings. A row that does not parse is TRB_STATE_INVALID:
  * answering with a guess would be silently wrong.
  */
+import type { AtpRow } from '../../processors/atp/fold';
+import type { StatusLine } from '../../processors/orders/fold';
 import { TributaryError } from '../errors';
 
-export interface AtpRowValue {
-  sku: string;
-  warehouse: string;
-  onHand: number;
-  reserved: number;
-  safetyStock: number;
-  atp: number;
-  available: number;
-  asOf: number | null;
-}
+/** A row as the atp processor stores it in its view (processors/atp/fold.ts AtpRow). */
+export type AtpRowValue = Omit<AtpRow, 'asOf'> & { asOf: number | null };
 
-export interface AtpRowAnswer {
-  sku: string;
-  warehouse: string;
-  onHand: number;
-  reserved: number;
-  safetyStock: number;
-  atp: number;
-  available: number;
-  asOf: string | null;
-}
+export type AtpRowAnswer = Omit<AtpRow, 'asOf'> & { asOf: string | null };
 
 export type AtpWarehouseAnswer = Omit<AtpRowAnswer, 'sku'>;
 
@@ -70,14 +55,7 @@ export interface SkuReadPlan {
   warehouses: string[];
 }
 
-export interface OrderLine {
-  lineNo: number;
-  sku: string;
-  warehouse: string;
-  ordered: number;
-  shipped: number;
-  short: number;
-}
+export type OrderLine = StatusLine;
 
 export interface OrderStatusValue {
   orderId: string;
