@@ -135,6 +135,19 @@ describe('reservations, safety stock, asOf (SPEC §5)', () => {
     expect(zero.state?.reservations).toEqual({});
   });
 
+  it('a newer orders generation (a rebuild) replaces any rev of an older one; an older generation is ignored', () => {
+    const inGen = (gen: string, orderId: string, reserved: number, rev: number): Rec => {
+      const r = reservation(orderId, reserved, rev, at(2));
+      return { ...r, value: { ...r.value, generation: gen } };
+    };
+    const old = '001795430000000-aaaaaaaa';
+    const rebuilt = '001795439999999-00000000';
+    const { row } = run([inGen(old, 'O1', 12, 9), inGen(rebuilt, 'O1', 5, 2), inGen(old, 'O1', 30, 10), inGen(rebuilt, 'O1', 7, 3), inGen(rebuilt, 'O1', 1, 1)]);
+    expect(row?.reserved).toBe(7);
+    // Records without a generation (the empty one) are older than any stamped generation.
+    expect(run([inGen(old, 'O2', 3, 1), reservation('O2', 8, 5, at(2))]).row?.reserved).toBe(3);
+  });
+
   it('touchedAt moves asOf (a valid version naming the row); a STOCK movement with delta 0 makes the row exist', () => {
     expect(run([reservation('O1', 0, 1, at(7))]).row).toMatchObject({ onHand: 0, reserved: 0, asOf: at(7) });
     expect(run([movement(0, at(4))]).row).toMatchObject({ onHand: 0, asOf: at(4) });

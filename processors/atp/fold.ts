@@ -23,10 +23,12 @@
  *    `at` = the watermark, so only movements after the watermark add to it. The step reports it
  *    in `lateBeyondGrace` for the metric. Its real occurredAt/eventId still rank later counts.
  *  - A movement with occurredAt EQUAL to C's is inside the count (SPEC's strict `>`).
- * Reservations: one absolute value per orderId with its rev; a record whose rev is not greater
- * than the stored one is ignored, so a replayed older record cannot undo a newer one. An entry
- * that drops to 0 is removed (shipped and cancelled orders would otherwise pile up on hot rows
- * and make every fold O(orders ever)); an older record for it can then only come back as a
+ * Reservations: one absolute value per orderId with its generation and rev. A record is taken
+ * when its generation is newer (a rebuilt orders state: its history was refolded in another
+ * interleaving, so only its own revs are comparable), or the same with a greater rev; anything
+ * else is an older picture of the order and ignored. An entry that drops to 0 is removed
+ * (shipped and cancelled orders would otherwise pile up on hot rows and make every fold
+ * O(orders ever)); within a generation an older record for it can then only come back as a
  * duplicate, which the runtime's eventId dedupe (kept at least a grace period) drops.
  * asOf = greatest occurredAt of stock facts and of RESERVATION touchedAt (valid versions naming
  * the row); cancels, picks and item updates never move it. A row exists once any of those
@@ -63,7 +65,8 @@ export interface AtpState {
   watermark: number | null;
   /** Movements with occurredAt ≥ settledBefore, sorted by occurredAt: [occurredAt, delta]. */
   recent: [number, number][];
-  reservations: Record<string, { reserved: number; rev: number }>;
+  /** By orderId; `gen` absent = the empty generation. */
+  reservations: Record<string, { reserved: number; rev: number; gen?: string }>;
   /** Σ reservations[*].reserved, kept so a hot row does not re-add its orders on every fold. */
   reserved: number;
   asOf: number | null;
@@ -198,10 +201,11 @@ export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: A
         moveAsOf(state, record.occurredAt);
       } else {
         const known = state.reservations[record.orderId];
-        if (known && record.rev <= known.rev) return { state: previous, outputs: [] };
+        const gen = record.generation ?? '';
+        if (known && !isNewerReservation(gen, record.rev, known.gen ?? '', known.rev)) return { state: previous, outputs: [] };
         state.reserved += record.reserved - (known?.reserved ?? 0);
         if (record.reserved === 0) delete state.reservations[record.orderId];
-        else state.reservations[record.orderId] = { reserved: record.reserved, rev: record.rev };
+        else state.reservations[record.orderId] = gen === '' ? { reserved: record.reserved, rev: record.rev } : { reserved: record.reserved, rev: record.rev, gen };
         if (record.touchedAt !== null) moveAsOf(state, record.touchedAt);
       }
       break;
@@ -216,6 +220,12 @@ export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: A
   const step: Step<AtpState> = { state, outputs: emitIfChanged(state, ctx) };
   if (late) step.lateBeyondGrace = 1;
   return step;
+}
+
+/** Generations are time-ordered strings (runtime/redis/state-store.ts epochs): compare as strings. */
+export function isNewerReservation(gen: string, rev: number, knownGen: string, knownRev: number): boolean {
+  if (gen !== knownGen) return gen > knownGen;
+  return rev > knownRev;
 }
 
 /** After the sku's item changed (safety stock): re-emit the row if it changed. */

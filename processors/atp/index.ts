@@ -16,6 +16,7 @@ export default defineProcessor<AtpState, AtpContext>({
   inputs: ATP_INPUTS,
   tables: ['item.upserted'],
   outputs: ATP_OUTPUTS,
+  upstream: ['orders'],
   keyOf: atpKeyOf,
   fold: foldAtp,
   createContext: (tables, settings) => {

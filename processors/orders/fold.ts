@@ -326,15 +326,17 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
     if (before === now && !touchedRows.has(row)) continue;
     state.rev += 1;
     const { sku, warehouse } = rowOf(row);
+    const generation = input.generation ?? '';
     const record: ReservationRecord = {
       kind: 'RESERVATION',
-      meta: derivedMeta(topic, cause, `reservation:${row}`),
+      meta: derivedMeta(topic, cause, `reservation:${row}:${generation}`),
       orderId: state.orderId,
       sku,
       warehouse,
       reserved: now,
       rev: state.rev,
       touchedAt: state.touched[row] ?? null,
+      generation,
     };
     outputs.push({ topic: MOVEMENTS_TOPIC, key: row, value: record });
   }

@@ -7,7 +7,10 @@
  * open base quantity at the row now. atp keeps one value per orderId and ignores a record whose
  * `rev` is not greater than the stored one, so re-delivery, replay and reordering across orders
  * cannot double or lose a reservation. `rev` counts every record the order has emitted (all
- * rows), so it increases along the order's partition. `touchedAt` is the greatest occurredAt of a
+ * rows), so it increases along the order's partition. `generation` is the orders state epoch:
+ * a rebuild refolds the order's events in another interleaving, whose intermediate values and
+ * revs are not comparable with the old ones, so atp prefers the newer generation. Its eventId
+ * includes the generation for the same reason (the old history's ids must not shadow the new). `touchedAt` is the greatest occurredAt of a
  * valid version of this order with a line at the row (null if none): it makes the row exist and
  * moves its asOf exactly as SPEC §5 says ("a line of any valid order version").
  *
@@ -28,6 +31,8 @@ export interface ReservationRecord {
   reserved: number;
   rev: number;
   touchedAt: number | null;
+  /** The orders state generation that emitted it ('' in tests without a runtime). */
+  generation: string;
 }
 
 export interface StockMovementRecord {

@@ -144,13 +144,21 @@ export function createViewReader(options: ViewReaderOptions): ViewReader {
     });
   }
 
-  /** One MULTI: epoch, every partition's watermark marks, then `queue`'s view reads. */
-  async function transact<T>(store: Store, doing: string, queue: (m: ChainableCommander, layout: Layout) => void, decode: (results: ExecResults, from: number, layout: Layout) => T): Promise<ViewRead<T>> {
-    const layout = store.current();
+  /**
+   * One MULTI: for the store read and every store it derives from (ATP is derived from orders'
+   * reservations, so an orders rebuild makes ATP unservable too), the epoch and every partition's
+   * marks; then `queue`'s view reads of the first store.
+   */
+  async function transact<T>(stores: readonly Store[], doing: string, queue: (m: ChainableCommander, layout: Layout) => void, decode: (results: ExecResults, from: number, layout: Layout) => T): Promise<ViewRead<T>> {
+    const layouts = stores.map((store) => store.current());
+    const layout = layouts[0] as Layout;
     const results = await bounded(() => {
       const m = redis.multi();
-      m.get(store.epochKey);
-      for (let p = 0; p < layout.n; p++) m.hmget(layout.watermarks[p] as string, EPOCH_FIELD, CATCHUP_FIELD);
+      stores.forEach((store, i) => {
+        const l = layouts[i] as Layout;
+        m.get(store.epochKey);
+        for (let p = 0; p < l.n; p++) m.hmget(l.watermarks[p] as string, EPOCH_FIELD, CATCHUP_FIELD);
+      });
       queue(m, layout);
       return m.exec();
     }, doing);
@@ -159,17 +167,25 @@ export function createViewReader(options: ViewReaderOptions): ViewReader {
       const error = (results[i] as ExecResults[number])[0];
       if (error) throw redisFailure(error, doing);
     }
-    const marks: (string | null)[][] = new Array(layout.n);
-    for (let p = 0; p < layout.n; p++) marks[p] = (results[1 + p] as ExecResults[number])[1] as (string | null)[];
-    const reasons = judgePartitions((results[0] as ExecResults[number])[1] as string | null, marks);
-    if (reasons) return { ok: false, store: store.name, reasons };
-    return { ok: true, value: decode(results, 1 + layout.n, layout) };
+    let at = 0;
+    for (let i = 0; i < stores.length; i++) {
+      const l = layouts[i] as Layout;
+      const marks: (string | null)[][] = new Array(l.n);
+      for (let p = 0; p < l.n; p++) marks[p] = (results[at + 1 + p] as ExecResults[number])[1] as (string | null)[];
+      const reasons = judgePartitions((results[at] as ExecResults[number])[1] as string | null, marks);
+      if (reasons) return { ok: false, store: (stores[i] as Store).name, reasons };
+      at += 1 + l.n;
+    }
+    return { ok: true, value: decode(results, at, layout) };
   }
+
+  /** ATP rows are derived from the orders state as well (SPEC §5 reserved). */
+  const atpStores = [atp, orders];
 
   return {
     atpOfSku(sku) {
       return transact(
-        atp,
+        atpStores,
         `read the ATP of ${sku}`,
         (m, { n, skuPrefixes }) => {
           for (let p = 0; p < n; p++) m.hgetall((skuPrefixes[p] as string) + sku);
@@ -184,7 +200,7 @@ export function createViewReader(options: ViewReaderOptions): ViewReader {
 
     atpRow(sku, warehouse) {
       return transact(
-        atp,
+        atpStores,
         `read the ATP of ${sku}@${warehouse}`,
         (m, { n, skuPrefixes }) => {
           for (let p = 0; p < n; p++) m.hget((skuPrefixes[p] as string) + sku, warehouse);
@@ -204,7 +220,7 @@ export function createViewReader(options: ViewReaderOptions): ViewReader {
 
     atpForCheck(plan) {
       return transact(
-        atp,
+        atpStores,
         'read the ATP for a check',
         (m, { n, skuPrefixes }) => {
           for (const [sku, { all, warehouses }] of plan) {
@@ -241,7 +257,7 @@ export function createViewReader(options: ViewReaderOptions): ViewReader {
 
     order(orderId) {
       return transact(
-        orders,
+        [orders],
         `read order ${orderId}`,
         (m, { n, statusKeys }) => {
           for (let p = 0; p < n; p++) m.hget(statusKeys[p] as string, orderId);
@@ -260,7 +276,7 @@ export function createViewReader(options: ViewReaderOptions): ViewReader {
     async storeStatus(which) {
       const store = which === 'atp' ? atp : orders;
       let partitions = 0;
-      const read = await transact(store, `check the ${store.name} state`, (_m, layout) => void (partitions = layout.n), () => undefined);
+      const read = await transact([store], `check the ${store.name} state`, (_m, layout) => void (partitions = layout.n), () => undefined);
       return { store: store.name, partitions, reasons: read.ok ? null : read.reasons };
     },
 

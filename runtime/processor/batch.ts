@@ -51,9 +51,11 @@ export interface FoldBatchInput<S, Ctx, O = Output> {
    * try, so an output that cannot be encoded dead-letters the record that caused it.
    */
   encode?: (output: Output) => O;
+  /** The state generation handed to the fold (FoldInput.generation). */
+  generation?: string;
 }
 
-export function foldBatch<S, Ctx, O = Output>({ declaration, ctx, records, loaded, alreadySeen, encode }: FoldBatchInput<S, Ctx, O>): FoldedBatch<S, O> {
+export function foldBatch<S, Ctx, O = Output>({ declaration, ctx, records, loaded, alreadySeen, encode, generation }: FoldBatchInput<S, Ctx, O>): FoldedBatch<S, O> {
   const states = new Map<string, S | undefined>();
   const pristine = new Map<string, string>();
   const outputs: O[] = [];
@@ -74,7 +76,7 @@ export function foldBatch<S, Ctx, O = Output>({ declaration, ctx, records, loade
     const before = current(record.key);
     if (!pristine.has(record.key)) pristine.set(record.key, JSON.stringify(before ?? null));
     try {
-      const step = declaration.fold(before, { topic: record.topic, value: record.value, offset: record.offset }, ctx);
+      const step = declaration.fold(before, { topic: record.topic, value: record.value, offset: record.offset, generation }, ctx);
       const made = encode ? step.outputs.map(encode) : (step.outputs as unknown as O[]);
       states.set(record.key, step.state);
       outputs.push(...made);
@@ -83,18 +85,18 @@ export function foldBatch<S, Ctx, O = Output>({ declaration, ctx, records, loade
       applied.push(record);
     } catch (error) {
       failed.push({ record, error });
-      states.set(record.key, refold(declaration, ctx, record.key, pristine.get(record.key) as string, applied));
+      states.set(record.key, refold(declaration, ctx, record.key, pristine.get(record.key) as string, applied, generation));
     }
   }
   return { states, outputs, applied, duplicates, failed, lateBeyondGrace };
 }
 
 /** The key's state from its JSON at the start of the batch plus the batch's applied records for it. */
-function refold<S, Ctx>(declaration: ProcessorDeclaration<S, Ctx>, ctx: Ctx, key: string, json: string, applied: readonly BatchRecord[]): S | undefined {
+function refold<S, Ctx>(declaration: ProcessorDeclaration<S, Ctx>, ctx: Ctx, key: string, json: string, applied: readonly BatchRecord[], generation: string | undefined): S | undefined {
   let state = (JSON.parse(json) ?? undefined) as S | undefined;
   for (const record of applied) {
     if (record.key !== key) continue;
-    state = declaration.fold(state, { topic: record.topic, value: record.value, offset: record.offset }, ctx).state;
+    state = declaration.fold(state, { topic: record.topic, value: record.value, offset: record.offset, generation }, ctx).state;
   }
   return state;
 }

@@ -2,15 +2,19 @@
  * The streaming runtime of one processor, written once for all (issue 4, SPEC §5, §8, §11, §12):
  *
  *   global tables bootstrapped → consume (kafkajs eachBatch, per topic-partition, in chunks)
- *   → decode → dedupe by (topic, meta.eventId) → fold (./batch.ts) → produce outputs and dead
- *   letters (idempotent producer, deterministic ids) → apply state + seen ids + view + watermark
- *   in ONE Redis Lua call that first checks the watermarks it started from → commit.
+ *   → decode → dedupe by (topic, meta.eventId) → fold (./batch.ts) → apply state + seen ids +
+ *   view + watermark + the batch's outputs and dead letters (an outbox) in ONE Redis Lua call that
+ *   first checks the watermarks it started from → produce the outbox (idempotent producer) and
+ *   clear it → commit.
  *
- * Why this order is safe (README "Exactly once, and why"):
- *  - a crash before the Redis call re-reads the records and re-produces byte-identical outputs
- *    (deterministic eventIds: consumers dedupe them); a crash after it skips them, because every
- *    record at or below the partition's Redis watermark counts as applied, whatever Kafka's
- *    committed offset says. The commit is only a hint of where to fetch.
+ * Why this order is safe (README "How a processor applies each record exactly once"):
+ *  - a crash before the Redis call leaves nothing behind: the records are read again and folded
+ *    afresh. A crash after it skips them — every record at or below the partition's Redis
+ *    watermark counts as applied, whatever Kafka's committed offset says — and the outbox they
+ *    left is produced when the partition is next opened. So exactly the applied history reaches
+ *    Kafka (a repeat of a record is possible, never a record of a history that was not applied:
+ *    re-folding after a crash may interleave topics differently and pass through other
+ *    intermediate states).
  *  - two instances believing they own a partition (rebalance, a paused process resuming) can
  *    both fold, but only the one whose expected watermarks still match writes; the other is
  *    'fenced', forgets what it knew and re-reads Redis.
@@ -20,8 +24,10 @@
  * Lost state (a flushed or replaced Redis): the partition's epoch or watermarks no longer match
  * the group's commits (runtime/redis/integrity.ts). The partition is then rebuilt: wiped, marked
  * `@catchup` (the API answers 503 for it, never a wrong number) and replayed from the earliest
- * offset; the mark is cleared when the replay reaches the end offsets seen when it began. A timer
- * notices a flush on idle partitions too.
+ * offset; the mark is cleared when the replay reached the end offsets and every upstream
+ * processor (`upstream`: atp reads orders' outputs) is settled. A timer notices a flush on idle
+ * partitions, and an upstream rebuild (its epoch changed), which puts partitions back to
+ * catching up. The epoch is also the `generation` folds stamp on order-dependent outputs.
  *
  * Global tables (item.upserted): after a table record becomes current, the keys it affects are
  * refreshed (`onTableUpdate`) on the partitions this instance owns; a partition whose state was
@@ -43,12 +49,13 @@ import type { Decoder } from '../kafka/decode';
 import { isTransient, untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { CATCHUP_FIELD } from '../redis/keys';
-import { createStateStore, type StateStore, type ViewWrite } from '../redis/state-store';
+import { CATCHUP_FIELD, epochKey } from '../redis/keys';
+import { createStateStore, storeSettled, type StateStore, type ViewWrite } from '../redis/state-store';
 import type { Catalogue } from '../schemas/catalogue';
 import { toEvent } from '../../processors/types';
 import { foldBatch, type BatchRecord } from './batch';
 import type { Naming } from './naming';
+import { parseOutbox, serializeOutbox, type OutboxRecord } from './outbox';
 import { createOutputEncoder } from './outputs';
 import { startTableFeed, type TableFeed } from './table-feed';
 import type { Output, ProcessorDeclaration, Settings } from './types';
@@ -105,6 +112,8 @@ interface OpenPartition {
   start: Record<string, bigint>;
   /** Target end offsets while catching up, null when serving. */
   catchup: Record<string, string> | null;
+  /** Why a caught-up partition still waits (an upstream processor catching up), for readiness. */
+  waiting?: string | null;
 }
 
 interface Decoded {
@@ -140,6 +149,8 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   let joined = false;
   let stopping = false;
   const onTableUpdate = declaration.onTableUpdate;
+  const upstream = (declaration.upstream ?? []).map((other: string) => naming.store(other));
+  const upstreamEpochs = new Map<string, string | null>();
 
   // Tables first: no input is folded before the item master is read to its end.
   const tableKeys = new Map((declaration.tables as readonly string[]).map((t) => [t, options.tableKeys[t] as (value: unknown) => string]));
@@ -257,6 +268,8 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       const meta = await store.meta(p);
       const catchup = meta[CATCHUP_FIELD] ? (JSON.parse(meta[CATCHUP_FIELD]) as Record<string, string>) : null;
       part = { watermarks: report.watermarks, start: low, catchup };
+      // A batch applied just before a crash or a rebalance may not have been produced yet.
+      await flushOutbox(p);
       if (onTableUpdate && meta[TABLES_FIELD] !== feed.position()) {
         open.set(p, part);
         await refreshPartition(p, () => true);
@@ -271,10 +284,24 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     if (stopping || !joined) return;
     try {
       const current = await store.readEpoch();
-      if (current === epoch) return;
-      log.warn({ epoch: current }, 'the state epoch in Redis changed or vanished (flushed, replaced or rebuilt): re-opening every owned partition');
-      open.clear();
-      for (const p of assigned) void withPartition(p, () => ensureOpen(p)).catch((error) => partitionFailed(p, error));
+      if (current !== epoch) {
+        log.warn({ epoch: current }, 'the state epoch in Redis changed or vanished (flushed, replaced or rebuilt): re-opening every owned partition');
+        open.clear();
+        for (const p of assigned) void withPartition(p, () => ensureOpen(p)).catch((error) => partitionFailed(p, error));
+        return;
+      }
+      for (const other of upstream) {
+        const otherEpoch = await redis.get(epochKey(other));
+        const before = upstreamEpochs.get(other);
+        upstreamEpochs.set(other, otherEpoch);
+        if (before !== undefined && before !== otherEpoch) {
+          log.warn({ upstream: other }, 'an upstream state was rebuilt: catching up again before serving');
+          for (const p of assigned) void withPartition(p, () => markCatchingUp(p)).catch((error) => partitionFailed(p, error));
+        }
+      }
+      for (const [p, part] of open) {
+        if (part.catchup !== null) void withPartition(p, () => tryServe(p, part)).catch((error) => partitionFailed(p, error));
+      }
     } catch (error) {
       log.warn({ err: error }, 'cannot check the state epoch');
     }
@@ -346,11 +373,10 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       loaded,
       alreadySeen: seen,
       encode: (output) => ({ output, message: encoder.encode(output) }),
+      generation: epoch,
     });
 
-    const produce = new Map<string, Message[]>();
-    const add = (t: string, m: Message) => (produce.get(t) ?? produce.set(t, []).get(t) as Message[]).push(m);
-    for (const { output, message } of folded.outputs) add(naming.topic(output.topic), message);
+    const outbox: OutboxRecord[] = folded.outputs.map(({ output, message }) => ({ topic: naming.topic(output.topic), message }));
     const dead = [
       ...decoded.filter((d) => d.error !== undefined).map((d) => ({ message: d.message, error: d.error, code: d.code as string })),
       ...folded.failed.map(({ record, error }) => {
@@ -359,15 +385,10 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       }),
     ];
     for (const { message, error, code } of dead) {
-      add(deadLetterTopic(kafkaTopic), toDeadLetterMessage(deadLetterOf({ topic: kafkaTopic, partition: p, message }, error, name, code)));
+      outbox.push({ topic: deadLetterTopic(kafkaTopic), message: toDeadLetterMessage(deadLetterOf({ topic: kafkaTopic, partition: p, message }, error, name, code)) });
       metrics.deadLetters.inc({ processor: name, topic, code });
       log.warn({ topic: kafkaTopic, partition: p, offset: message.offset, code }, 'record dead-lettered');
     }
-    // Outputs go to Kafka before the state (a crash in between re-produces identical records).
-    // A paused instance that lost the partition meanwhile must not append stale records after
-    // the new owner's: check the watermarks once more right before producing.
-    if (!sameWatermarks(await store.watermarks(p), part.watermarks)) return fenced(p, kafkaTopic);
-    await send(produce);
 
     const last = (pending[pending.length - 1] as KafkaMessage).offset;
     const newWatermarks = { ...part.watermarks, [topic]: last };
@@ -380,8 +401,9 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       } else puts.set(key, state);
       if (declaration.view) views.push(...declaration.view(key, state));
     }
-    const caughtUp = part.catchup !== null && isCaughtUp(newWatermarks, part.catchup);
     const now = Date.now();
+    // The outputs are stored with the state and produced from there (./outbox.ts): exactly the
+    // applied batches' records reach Kafka, whatever crashes or rebalances happen in between.
     const outcome = await store.applyBatch(p, {
       expectedWatermarks: part.watermarks,
       newWatermarks,
@@ -389,15 +411,12 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       deletes,
       seen: folded.applied.map((r) => ({ topic, eventId: r.eventId, at: now })),
       views,
-      metaDelete: caughtUp ? [CATCHUP_FIELD] : [],
+      outbox: serializeOutbox(outbox),
     });
     if (outcome === 'fenced') return fenced(p, kafkaTopic);
     part.watermarks = newWatermarks;
-    if (caughtUp) {
-      part.catchup = null;
-      metrics.partitionReady.set({ processor: name, partition: String(p) }, 1);
-      log.info({ partition: p }, 'partition caught up: serving');
-    }
+    if (outbox.length > 0) await flushOutbox(p);
+    if (part.catchup !== null && isCaughtUp(newWatermarks, part.catchup)) await tryServe(p, part);
 
     metrics.recordsIn.inc({ processor: name, topic }, pending.length);
     if (folded.duplicates.length > 0) metrics.duplicates.inc({ processor: name, topic }, folded.duplicates.length);
@@ -412,6 +431,63 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     }
     metrics.batchSeconds.observe({ processor: name }, Number(process.hrtime.bigint() - started) / 1e9);
     return 'done';
+  }
+
+  /**
+   * Clears a partition's catch-up mark once it has read its inputs to their end offsets AND every
+   * upstream processor (whose outputs it reads: atp ← orders) is settled; the end offsets are
+   * taken again at that moment, so what upstream produced while rebuilding is read too. Called
+   * (under the partition's lock) after a batch reaches the target and by the watch timer.
+   */
+  async function tryServe(p: number, part: OpenPartition): Promise<void> {
+    if (part.catchup === null || !isCaughtUp(part.watermarks, part.catchup)) return;
+    for (const other of upstream) {
+      const { settled, detail } = await storeSettled(redis, other);
+      if (!settled) {
+        part.waiting = detail;
+        return;
+      }
+    }
+    part.waiting = null;
+    const { high } = await offsetsAt(p);
+    const done = isCaughtUp(part.watermarks, high);
+    const outcome = await store.applyBatch(p, {
+      expectedWatermarks: part.watermarks,
+      newWatermarks: part.watermarks,
+      puts: new Map(),
+      deletes: [],
+      seen: [],
+      ...(done ? { metaDelete: [CATCHUP_FIELD] } : { metaSet: { [CATCHUP_FIELD]: JSON.stringify(high) } }),
+    });
+    if (outcome === 'fenced') {
+      open.delete(p);
+      return;
+    }
+    part.catchup = done ? null : high;
+    if (done) {
+      metrics.partitionReady.set({ processor: name, partition: String(p) }, 1);
+      log.info({ partition: p }, 'partition caught up: serving');
+    }
+  }
+
+  /** Marks a partition as catching up again (an upstream state was rebuilt: what it derived may be mid-way). */
+  async function markCatchingUp(p: number): Promise<void> {
+    const part = open.get(p);
+    if (!part || part.catchup !== null) return;
+    const { high } = await offsetsAt(p);
+    const outcome = await store.applyBatch(p, {
+      expectedWatermarks: part.watermarks,
+      newWatermarks: part.watermarks,
+      puts: new Map(),
+      deletes: [],
+      seen: [],
+      metaSet: { [CATCHUP_FIELD]: JSON.stringify(high) },
+    });
+    if (outcome === 'fenced') open.delete(p);
+    else {
+      part.catchup = high;
+      metrics.partitionReady.set({ processor: name, partition: String(p) }, 0);
+    }
   }
 
   function fenced(p: number, kafkaTopic: string): 'stop' {
@@ -449,9 +525,15 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     return { message, record: { topic, offset: message.offset, value, eventId: meta.eventId, key, occurredAt: Number(meta.occurredAt) } };
   }
 
-  async function send(produce: Map<string, Message[]>): Promise<void> {
-    if (produce.size === 0) return;
-    const topicMessages: TopicMessages[] = [...produce].map(([topic, messages]) => ({ topic, messages }));
+  /** Produces what applied batches left in the partition's outbox, oldest first, then clears it. */
+  async function flushOutbox(p: number): Promise<void> {
+    const entries = await store.outbox(p);
+    for (const entry of entries) await send(parseOutbox(entry.records));
+    await store.clearOutbox(p, entries.map((e) => e.seq));
+  }
+
+  async function send(topicMessages: TopicMessages[]): Promise<void> {
+    if (topicMessages.length === 0) return;
     try {
       await producer.sendBatch({ topicMessages, acks: -1 });
     } catch (error) {
@@ -470,18 +552,16 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       const loaded = await store.load(p, slice);
       const puts = new Map<string, unknown>();
       const views: ViewWrite[] = [];
-      const produce = new Map<string, Message[]>();
+      const outbox: OutboxRecord[] = [];
       for (const [key, state] of loaded) {
         const step = onTableUpdate.refresh(state, key, ctx);
         if (step.state !== undefined) puts.set(key, step.state);
         if (declaration.view) views.push(...declaration.view(key, step.state));
         for (const output of step.outputs) {
-          const topic = naming.topic(output.topic);
-          (produce.get(topic) ?? produce.set(topic, []).get(topic) as Message[]).push(encoder.encode(output));
+          outbox.push({ topic: naming.topic(output.topic), message: encoder.encode(output) });
           metrics.recordsOut.inc({ processor: name, topic: output.topic });
         }
       }
-      await send(produce);
       const last = i + chunkSize > keys.length;
       const outcome = await store.applyBatch(p, {
         expectedWatermarks: part.watermarks,
@@ -491,11 +571,13 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
         seen: [],
         views,
         metaSet: last ? { [TABLES_FIELD]: feed.position() } : {},
+        outbox: serializeOutbox(outbox),
       });
       if (outcome === 'fenced') {
         open.delete(p);
         return;
       }
+      if (outbox.length > 0) await flushOutbox(p);
     }
   }
 
@@ -515,7 +597,10 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       if (!feed.isBootstrapped()) problems.push('global tables still loading');
       if (!joined) problems.push('not in its consumer group yet');
       if (failed.size > 0) problems.push(`stopped partitions ${[...failed.keys()].join(',')}: ${[...failed.values()][0]}`);
-      if (catchingUp.length > 0) problems.push(`partitions ${catchingUp.join(',')} catching up`);
+      if (catchingUp.length > 0) {
+        const waiting = [...open.values()].map((part) => part.waiting).find((w) => w);
+        problems.push(`partitions ${catchingUp.join(',')} catching up${waiting ? ` (waiting for ${waiting})` : ''}`);
+      }
       return {
         name: `processor ${name}`,
         ok: problems.length === 0,
@@ -533,11 +618,6 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       log.info('processor stopped');
     },
   };
-}
-
-function sameWatermarks(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function isCaughtUp(watermarks: Record<string, string>, target: Record<string, string>): boolean {

@@ -45,6 +45,11 @@ export interface FoldInput {
   value: unknown;
   partition?: number;
   offset?: string;
+  /**
+   * The generation (epoch) of the processor's state, new after every rebuild; a fold stamps it on
+   * outputs whose content depends on the order records were folded in (orders' reservations).
+   */
+  generation?: string;
 }
 
 export type Fold<S, Ctx> = (state: S | undefined, input: FoldInput, ctx: Ctx) => Step<S>;
@@ -75,6 +80,11 @@ export interface ProcessorDeclaration<S, Ctx> {
   /** Builds the fold context once per run from the tables and settings (defaults applied here). */
   createContext(tables: Tables, settings: Settings): Ctx;
   onTableUpdate?: TableUpdateHandler<S, Ctx>;
+  /**
+   * Processors whose outputs this one reads (atp reads orders' reservations): its partitions do
+   * not serve while one of them is catching up or rebuilding, and catch up again after it was.
+   */
+  upstream?: readonly string[];
   /**
    * The read model the API serves, from a key's state after a batch: hash fields of the
    * partition's `view:<name>` hashes (runtime/redis/keys.ts), written in the same atomic call as

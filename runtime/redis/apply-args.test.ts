@@ -22,15 +22,15 @@ describe('encodeApplyArgs', () => {
     );
     expect(args).toEqual({
       viewNames: [],
-      args: ['E', '1000', '50', '1', '2', '1', '1', '1', '0', '0', '0', 'a', '4', 'a', '9', 'b', '0', 'k1', '{"n":1}', 'k2', '1234', 'a|e1'],
+      args: ['E', '1000', '50', '1', '2', '1', '1', '1', '0', '0', '0', '', 'a', '4', 'a', '9', 'b', '0', 'k1', '{"n":1}', 'k2', '1234', 'a|e1'],
     });
   });
 
   it('encodes an empty batch as counts only', () => {
-    expect(encodeApplyArgs(batch(), options)).toEqual({ viewNames: [], args: ['E', '1000', '50', '0', '0', '0', '0', '0', '0', '0', '0'] });
+    expect(encodeApplyArgs(batch(), options)).toEqual({ viewNames: [], args: ['E', '1000', '50', '0', '0', '0', '0', '0', '0', '0', '0', ''] });
   });
 
-  it('numbers view keys from KEYS[4] in first-use order, with an empty value for a deletion, then meta fields', () => {
+  it('numbers view keys from KEYS[5] in first-use order, with an empty value for a deletion, then meta fields', () => {
     const encoded = encodeApplyArgs(
       batch({
         views: [
@@ -40,13 +40,14 @@ describe('encodeApplyArgs', () => {
         ],
         metaSet: { '@catchup': '{"t":"5"}' },
         metaDelete: ['@other'],
+        outbox: '[1]',
       }),
       options,
     );
     expect(encoded.viewNames).toEqual(['sku:A', 'status']);
     expect(encoded.args).toEqual([
-      'E', '1000', '50', '0', '0', '0', '0', '0', '3', '1', '1',
-      '4', 'W1', '{"x":1}', '5', 'o1', '', '4', 'W2', '{"x":2}',
+      'E', '1000', '50', '0', '0', '0', '0', '0', '3', '1', '1', '[1]',
+      '5', 'W1', '{"x":1}', '6', 'o1', '', '5', 'W2', '{"x":2}',
       '@catchup', '{"t":"5"}',
       '@other',
     ]);

@@ -30,6 +30,8 @@ export interface PartitionBatch<S> {
   metaSet?: Readonly<Record<string, string>>;
   /** Meta fields of the watermark hash to delete. */
   metaDelete?: readonly string[];
+  /** The records the batch produces, serialized (runtime/processor/outbox.ts); stored with the state. */
+  outbox?: string;
 }
 
 export interface ViewWrite {
@@ -40,7 +42,7 @@ export interface ViewWrite {
 }
 
 export interface EncodedApply {
-  /** View names in KEYS order after the three fixed keys (KEYS[4] is viewNames[0]). */
+  /** View names in KEYS order after the four fixed keys (KEYS[5] is viewNames[0]). */
   viewNames: string[];
   args: string[];
 }
@@ -99,7 +101,7 @@ export function encodeApplyArgs<S>(batch: PartitionBatch<S>, options: ApplyArgsO
   for (const write of batch.views ?? []) {
     let index = viewIndex.get(write.name);
     if (index === undefined) {
-      index = 4 + viewNames.length;
+      index = 5 + viewNames.length;
       viewIndex.set(write.name, index);
       viewNames.push(write.name);
     }
@@ -125,6 +127,7 @@ export function encodeApplyArgs<S>(batch: PartitionBatch<S>, options: ApplyArgsO
     String(views.length / 3),
     String(metaSet.length),
     String(metaDelete.length),
+    batch.outbox ?? '',
     ...expected.flat(),
     ...next.flat(),
     ...puts,

@@ -8,6 +8,7 @@ describe('state store keys', () => {
       state: 'trb:{atp:3}:state',
       watermark: 'trb:{atp:3}:watermark',
       seen: 'trb:{atp:3}:seen',
+      outbox: 'trb:{atp:3}:outbox',
     });
   });
 

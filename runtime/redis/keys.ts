@@ -7,6 +7,8 @@
  *   trb:{<processor>:<partition>}:watermark       hash    input topic → last applied offset,
  *                                                         plus `@epoch` → the epoch it was written under
  *   trb:{<processor>:<partition>}:seen            zset    `<topic>|<eventId>` scored by its time (ms)
+ *   trb:{<processor>:<partition>}:outbox          hash    `<seq>` → records of an applied batch not yet
+ *                                                         produced (written with the state, deleted once sent)
  *   trb:{<processor>:<partition>}:view:<name>     hash    the read model the API serves, written in the
  *                                                         same Lua call as the state (processor `view`):
  *                                                         atp:    view:sku:<sku>  warehouse → AtpRow JSON
@@ -37,6 +39,7 @@ export interface PartitionKeys {
   state: string;
   watermark: string;
   seen: string;
+  outbox: string;
 }
 
 /** Throws on a name that would break hash tags or SCAN patterns (braces, colons, glob characters). */
@@ -66,7 +69,7 @@ export function partitionPrefix(processor: string, partition: number): string {
 /** The keys one applyBatch touches, in the script's KEYS order (scripts/apply-batch-3.lua). */
 export function partitionKeys(processor: string, partition: number): PartitionKeys {
   const prefix = partitionPrefix(processor, partition);
-  return { state: `${prefix}state`, watermark: `${prefix}watermark`, seen: `${prefix}seen` };
+  return { state: `${prefix}state`, watermark: `${prefix}watermark`, seen: `${prefix}seen`, outbox: `${prefix}outbox` };
 }
 
 /** SCAN MATCH pattern for every key of one partition (state, watermark, seen, view). */

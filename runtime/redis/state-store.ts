@@ -14,7 +14,7 @@
  *     nothing was written; a stale instance (e.g. resumed after SIGSTOP) must drop the partition.
  *     One call even for big batches: splitting it would give up atomicity; a 5,000-key batch is
  *     measured in test/runtime/state-store.int.test.ts.
- * Lost state: `ensureEpoch()` stamps a random id per processor when its state starts; every
+ * Lost state: `ensureEpoch()` stamps a time-ordered random id per processor when its state starts; every
  * applied partition carries it, and `checkIntegrity(p, committed)` compares Redis with the
  * group's committed offsets (./integrity.ts) so a flushed or replaced Redis is noticed, not served.
  * `wipe(partitions?)` deletes partitions (SCAN, never KEYS) for a rebuild; wiping everything also
@@ -23,7 +23,7 @@
  * Redis Cluster: every script touches one partition's hash slot; `wipe` scans the one node of the
  * given client (with a Cluster, run it per master).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -32,7 +32,7 @@ import { TributaryError } from '../errors';
 import { chunks, encodeApplyArgs, type PartitionBatch, type Watermarks } from './apply-args';
 import { withRedis } from './failure';
 import { judgeIntegrity, type IntegrityReport } from './integrity';
-import { allPartitionsPattern, assertProcessorName, epochKey, partitionKeys, partitionPattern, seenMember, topicsOf, viewKey } from './keys';
+import { allPartitionsPattern, assertProcessorName, CATCHUP_FIELD, EPOCH_FIELD, epochKey, partitionKeys, partitionPattern, seenMember, topicsOf, viewKey } from './keys';
 
 export type { PartitionBatch, SeenEvent, ViewWrite, Watermarks } from './apply-args';
 export type { IntegrityReport, IntegrityStatus } from './integrity';
@@ -78,6 +78,10 @@ export interface StateStore<S> {
   meta(partition: number): Promise<Record<string, string>>;
   /** Every state key of a partition (HSCAN, in pages), e.g. to refresh rows after a table changed. */
   stateKeys(partition: number): Promise<string[]>;
+  /** Outbox entries of applied batches not yet produced, in apply order. */
+  outbox(partition: number): Promise<{ seq: string; records: string }[]>;
+  /** Removes produced outbox entries. */
+  clearOutbox(partition: number, seqs: readonly string[]): Promise<void>;
 }
 
 export function createStateStore<S = unknown>(options: StateStoreOptions): StateStore<S> {
@@ -117,7 +121,7 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
 
     ensureEpoch: () =>
       withRedis(`initialise the ${processor} state epoch`, async () => {
-        await redis.set(epochKey(processor), randomUUID(), 'NX');
+        await redis.set(epochKey(processor), newEpoch(now()), 'NX');
         const current = await redis.get(epochKey(processor));
         if (current === null) throw new TributaryError('TRB_REDIS_UNAVAILABLE', `the ${processor} epoch vanished while it was created; retry`, { retriable: true });
         epoch = current;
@@ -174,7 +178,7 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
       const { viewNames, args } = encodeApplyArgs(batch, { epoch, cutoff: now() - retentionMs, pruneLimit });
       const views = viewNames.map((name) => viewKey(processor, partition, name));
       const result = await withRedis(`apply a batch to ${processor} partition ${partition}`, () =>
-        evalApply([keys.state, keys.watermark, keys.seen, ...views], args),
+        evalApply([keys.state, keys.watermark, keys.seen, keys.outbox, ...views], args),
       );
       if (result === 'applied') return 'applied';
       if (result.startsWith('fenced')) return 'fenced';
@@ -211,6 +215,20 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
       });
     },
 
+    async outbox(partition) {
+      const { outbox } = partitionKeys(processor, partition);
+      const entries = await withRedis(`read the ${processor} outbox of partition ${partition}`, () => redis.hgetall(outbox));
+      return Object.entries(entries)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([seq, records]) => ({ seq, records }));
+    },
+
+    async clearOutbox(partition, seqs) {
+      if (seqs.length === 0) return;
+      const { outbox } = partitionKeys(processor, partition);
+      await withRedis(`clear the ${processor} outbox of partition ${partition}`, () => redis.hdel(outbox, ...seqs));
+    },
+
     async wipe(partitions) {
       return withRedis(`wipe ${processor} state`, async () => {
         if (partitions === undefined) {
@@ -226,6 +244,15 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
   };
 }
 
+/**
+ * A new epoch: time-ordered (zero-padded milliseconds, then random), so a later generation of a
+ * processor's state compares greater as a string (atp prefers reservations of a newer orders
+ * generation). Two stores racing to create one agree through SET NX.
+ */
+export function newEpoch(atMs: number): string {
+  return `${String(Math.floor(atMs)).padStart(15, '0')}-${randomBytes(4).toString('hex')}`;
+}
+
 /** Watermarks after a batch: the highest offset applied per topic (helper for the runtime). */
 export function advance(watermarks: Watermarks, applied: Iterable<{ topic: string; offset: string }>): Record<string, string> {
   const next: Record<string, string> = { ...watermarks };
@@ -234,4 +261,29 @@ export function advance(watermarks: Watermarks, applied: Iterable<{ topic: strin
     if (before === undefined || BigInt(offset) > BigInt(before)) next[topic] = offset;
   }
   return next;
+}
+
+/**
+ * Whether another processor's state is complete and serving: its epoch exists, and every
+ * partition it stamped belongs to that epoch and is not catching up (`@catchup`). A downstream
+ * processor waits for this before it serves what it derived from that processor's outputs
+ * (atp from orders' reservations), so a rebuild upstream is never served half-done.
+ */
+export async function storeSettled(redis: Redis, processor: string): Promise<{ settled: boolean; detail: string }> {
+  assertProcessorName(processor);
+  return withRedis(`check the ${processor} state`, async () => {
+    const epoch = await redis.get(epochKey(processor));
+    if (epoch === null) return { settled: false, detail: `${processor} has no state yet (not started, or its state was lost)` };
+    const watermarks: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${allPartitionsPattern(processor)}}:watermark`, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      watermarks.push(...found);
+    } while (cursor !== '0');
+    if (watermarks.length === 0) return { settled: false, detail: `${processor} has stamped no partition yet` };
+    const marks = await Promise.all(watermarks.map((key) => redis.hmget(key, EPOCH_FIELD, CATCHUP_FIELD)));
+    const busy = marks.filter(([partitionEpoch, catchup]) => partitionEpoch !== epoch || catchup !== null).length;
+    return busy === 0 ? { settled: true, detail: `${processor}: ${watermarks.length} partitions serving` } : { settled: false, detail: `${processor}: ${busy} of ${watermarks.length} partitions catching up` };
+  });
 }

@@ -140,6 +140,7 @@ const SAMPLES: Record<keyof typeof SPEC_TOPICS, Json> = {
     movementId: null,
     delta: null,
     occurredAt: null,
+    generation: '001795431000000-9f2c01ab',
   },
   'erp.commands': {
     commandId: 'cmd-3f9a1c',

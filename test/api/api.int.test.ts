@@ -264,9 +264,16 @@ describe('ATP answers', () => {
     expect((await get(watched, '/atp/SKU-10042')).status).toBe(404);
     await waitFor(() => seen.includes('exec'), { what: 'EXEC in MONITOR', timeoutMs: 5_000 });
     monitor.disconnect();
-    const w = (p: number) => `hmget ${partitionKeys(stores.atp, p).watermark} @epoch @catchup`;
+    const w = (store: string, p: number) => `hmget ${partitionKeys(store, p).watermark} @epoch @catchup`;
     const v = (p: number) => `hgetall ${viewKey(stores.atp, p, 'sku:SKU-10042')}`;
-    expect(seen).toEqual(['multi', `get ${epochKey(stores.atp)}`, w(0), w(1), w(2), w(3), v(0), v(1), v(2), v(3), 'exec']);
+    // ATP is derived from the orders state too: its marks are checked in the same transaction.
+    expect(seen).toEqual([
+      'multi',
+      `get ${epochKey(stores.atp)}`, w(stores.atp, 0), w(stores.atp, 1), w(stores.atp, 2), w(stores.atp, 3),
+      `get ${epochKey(stores.orders)}`, w(stores.orders, 0), w(stores.orders, 1),
+      v(0), v(1), v(2), v(3),
+      'exec',
+    ]);
   });
 
   it('a stored row that does not parse is 500 TRB_STATE_INVALID, not a guess', async () => {
@@ -289,6 +296,13 @@ describe('503 instead of an answer while a store is not servable', () => {
     for (const url of urls) expectUnavailable(await get(app, url), 'TRB_STATE_UNAVAILABLE');
     expectUnavailable(await check(app, { lines: [{ sku: 'SKU-10042', warehouse: 'DC-EAST', quantity: 1 }] }), 'TRB_STATE_UNAVAILABLE');
   }
+
+  it('the orders state ATP is derived from is catching up (an orders rebuild), while atp itself is fine', async () => {
+    const stores = await seededStores();
+    await putAtp(stores.atp, 1, 'SKU-10042', 'DC-EAST', { onHand: 5, reserved: 0, safetyStock: 0, atp: 5, available: 5, asOf: null });
+    await redis.hset(partitionKeys(stores.orders, 1).watermark, CATCHUP_FIELD, '{"order.created":"40"}');
+    await expectAtpUnavailable(api(stores));
+  });
 
   it('the epoch key is missing (state lost or never created)', async () => {
     const stores = await seededStores();

@@ -12,7 +12,8 @@
   KEYS[1]  state hash       state key -> JSON
   KEYS[2]  watermark hash   input topic -> last applied offset; '@epoch' -> epoch
   KEYS[3]  seen zset        '<topic>|<eventId>' scored by time (ms)
-  KEYS[4..] view hashes     the partition's view keys this batch writes (same hash tag)
+  KEYS[4]  outbox hash      '<seq>' -> the batch's records to produce (JSON), written with the state
+  KEYS[5..] view hashes     the partition's view keys this batch writes (same hash tag)
 
   ARGV[1]  epoch            the processor epoch the caller runs under
   ARGV[2]  cutoff           seen members scored below this are pruned
@@ -25,7 +26,9 @@
   ARGV[9]  nViews           number of (keyIndex, field, json) triples; json '' deletes the field
   ARGV[10] nMetaSet         number of (field, value) pairs to set in the watermark hash
   ARGV[11] nMetaDel         number of watermark-hash fields to delete
-  ARGV[12..]                the expected pairs, new pairs, puts, deletes, seen pairs, view triples,
+  ARGV[12] outbox           the records this batch produces (JSON), '' for none: stored under the
+                            next '@outseq' so that exactly the applied batches' records are sent
+  ARGV[13..]                the expected pairs, new pairs, puts, deletes, seen pairs, view triples,
                             meta pairs and meta deletions, in that order
 
   Watermark fields starting with '@' are meta ('@epoch', '@catchup'), never topics.
@@ -54,8 +57,9 @@ local nSeen = tonumber(ARGV[8])
 local nViews = tonumber(ARGV[9])
 local nMetaSet = tonumber(ARGV[10])
 local nMetaDel = tonumber(ARGV[11])
+local outbox = ARGV[12]
 
-local expectedFrom = 12
+local expectedFrom = 13
 local newFrom = expectedFrom + 2 * nExpected
 local putsFrom = newFrom + 2 * nNew
 local deletesFrom = putsFrom + 2 * nPuts
@@ -130,7 +134,13 @@ for i = viewsFrom, metaSetFrom - 1, 3 do
   end
 end
 
--- 5. Watermarks, stamped with the epoch, and meta fields.
+-- 5. The records to produce, numbered in apply order.
+if outbox ~= '' then
+  local seq = redis.call('HINCRBY', KEYS[2], '@outseq', 1)
+  redis.call('HSET', KEYS[4], string.format('%012d', seq), outbox)
+end
+
+-- 6. Watermarks, stamped with the epoch, and meta fields.
 redis.call('HSET', KEYS[2], EPOCH_FIELD, epoch)
 if nNew > 0 then
   sliced('HSET', KEYS[2], newFrom, 2 * nNew)
