@@ -3,8 +3,9 @@
  * looks processors up here; adding one means adding its folder and a line below.
  */
 import atp from './atp';
+import customers from './customers';
 import orders from './orders';
 
-export const processors = { orders, atp } as const;
+export const processors = { orders, atp, customers } as const;
 
 export type ProcessorName = keyof typeof processors;

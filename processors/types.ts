@@ -17,6 +17,7 @@ export type Item = events.ItemUpserted;
 
 export interface SourceEvents {
   'item.upserted': Item;
+  'customer.upserted': events.CustomerUpserted;
   'order.created': events.OrderCreated;
   'order.changed': events.OrderChanged;
   'order.cancelled': events.OrderCancelled;

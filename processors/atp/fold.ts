@@ -36,11 +36,12 @@
  */
 import type { TableView } from '../../runtime/processor/table';
 import type { FoldInput, Output, Step } from '../../runtime/processor/types';
+import { CRM_COMMANDS, crmCommand, ERP_COMMANDS, erpCommand, type Cause } from '../commands';
 import { MOVEMENTS_TOPIC, type MovementRecord } from '../orders/movements';
 import { stockKey, type Item, type Meta, type StockAdjusted, type StockCounted } from '../types';
 
 export const ATP_INPUTS = ['stock.adjusted', 'stock.counted', MOVEMENTS_TOPIC] as const;
-export const ATP_OUTPUTS = ['atp.changed'] as const;
+export const ATP_OUTPUTS = ['atp.changed', ERP_COMMANDS, CRM_COMMANDS] as const;
 export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000;
 
 export interface AtpContext {
@@ -167,31 +168,62 @@ function applyCount(state: AtpState, counted: StockCounted, graceMs: number): bo
   return late;
 }
 
-function emitIfChanged(state: AtpState, ctx: AtpContext): Output[] {
+/**
+ * atp.changed when the row changed, and UpdateAvailability for the CRM when what the CRM is told
+ * (available, atp, asOf) changed; its id names those figures (a rebuild may pass through other
+ * intermediate figures for the same cause). The sink coalesces them per row (SPEC §7).
+ */
+function emitIfChanged(state: AtpState, ctx: AtpContext, cause: Cause): Output[] {
   if (state.asOf === null) return [];
   const row = rowOf(state, ctx);
   const json = JSON.stringify(row);
   if (json === state.lastSent) return [];
+  const before = state.lastSent === null ? null : (JSON.parse(state.lastSent) as AtpRow);
   state.lastSent = json;
-  return [{ topic: 'atp.changed', key: stockKey(state.sku, state.warehouse), value: row }];
+  const key = stockKey(state.sku, state.warehouse);
+  const outputs: Output[] = [{ topic: 'atp.changed', key, value: row }];
+  if (!before || before.available !== row.available || before.atp !== row.atp || before.asOf !== row.asOf) {
+    const payload = { sku: row.sku, warehouse: row.warehouse, available: row.available, atp: row.atp, asOf: row.asOf };
+    outputs.push(crmCommand('UpdateAvailability', key, cause, payload, `${row.available}:${row.atp}:${row.asOf}`));
+  }
+  return outputs;
 }
 
 export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: AtpContext): Step<AtpState> {
   const value = input.value as { meta: Meta; sku: string; warehouse: string };
   // The fold owns `previous` (runtime/processor/types.ts): updated in place, hot rows stay cheap.
   const state: AtpState = previous ?? emptyAtpState(value.sku, value.warehouse);
+  const cause: Cause = { topic: input.topic, meta: value.meta };
+  const commands: Output[] = [];
   let late = false;
   switch (input.topic) {
     case 'stock.adjusted': {
       const adjusted = value as StockAdjusted;
       late = applyMovement(state, adjusted.meta.occurredAt, adjusted.delta, ctx.graceMs);
       moveAsOf(state, adjusted.meta.occurredAt);
+      commands.push(
+        erpCommand('PostInventoryAdjustment', stockKey(adjusted.sku, adjusted.warehouse), cause, {
+          sku: adjusted.sku,
+          warehouse: adjusted.warehouse,
+          delta: adjusted.delta,
+          reason: adjusted.reason,
+          adjustedAt: adjusted.meta.occurredAt,
+        }),
+      );
       break;
     }
     case 'stock.counted': {
       const counted = value as StockCounted;
       late = applyCount(state, counted, ctx.graceMs);
       moveAsOf(state, counted.meta.occurredAt);
+      commands.push(
+        erpCommand('PostCycleCount', stockKey(counted.sku, counted.warehouse), cause, {
+          sku: counted.sku,
+          warehouse: counted.warehouse,
+          countedQuantity: counted.countedQuantity,
+          countedAt: counted.meta.occurredAt,
+        }),
+      );
       break;
     }
     case MOVEMENTS_TOPIC: {
@@ -217,7 +249,7 @@ export function foldAtp(previous: AtpState | undefined, input: FoldInput, ctx: A
     // Nothing has named this row yet (a zero reservation from an order without a line here).
     return { state: Object.keys(state.reservations).length > 0 ? state : undefined, outputs: [] };
   }
-  const step: Step<AtpState> = { state, outputs: emitIfChanged(state, ctx) };
+  const step: Step<AtpState> = { state, outputs: [...emitIfChanged(state, ctx, cause), ...commands] };
   if (late) step.lateBeyondGrace = 1;
   return step;
 }
@@ -228,9 +260,14 @@ export function isNewerReservation(gen: string, rev: number, knownGen: string, k
   return rev > knownRev;
 }
 
-/** After the sku's item changed (safety stock): re-emit the row if it changed. */
-export function refreshAtp(previous: AtpState, _key: string, ctx: AtpContext): Step<AtpState> {
-  return { state: previous, outputs: emitIfChanged(previous, ctx) };
+/**
+ * After the sku's item changed (safety stock): re-emit the row if it changed. The cause is the
+ * item record that changed it — given, or else the sku's current item (a whole-partition refresh).
+ */
+export function refreshAtp(previous: AtpState, _key: string, ctx: AtpContext, table?: { topic: string; value: unknown }): Step<AtpState> {
+  const item = (table?.value as Item | undefined) ?? ctx.items.get(previous.sku);
+  const meta: Meta = item?.meta ?? { eventId: `no-item:${previous.sku}`, occurredAt: previous.asOf ?? 0, source: 'atp', correlationId: null, causationId: null };
+  return { state: previous, outputs: emitIfChanged(previous, ctx, { topic: 'item.upserted', meta }) };
 }
 
 /** The state key of an atp input: sku@warehouse. */

@@ -37,6 +37,7 @@ import {
   stockKey,
   type Item,
   type Meta,
+  type OrderCancelled,
   type OrderChanged,
   type OrderCreated,
   type OrderLine,
@@ -44,6 +45,8 @@ import {
   type ReturnReceived,
   type ShipmentConfirmed,
 } from '../types';
+import { CRM_COMMANDS, ERP_COMMANDS, type Cause } from '../commands';
+import { backorderCommand, cancelCommand, creditMemoCommand, rejectCommand, salesOrderCommand, shipmentCommands, statusCommand, type OrderHeader } from './commands';
 import { MOVEMENTS_TOPIC, type ReservationRecord, type StockMovementRecord } from './movements';
 
 export const ORDERS_INPUTS = [
@@ -54,7 +57,7 @@ export const ORDERS_INPUTS = [
   'shipment.confirmed',
   'return.received',
 ] as const;
-export const ORDERS_OUTPUTS = ['order.status', 'order.rejected', MOVEMENTS_TOPIC] as const;
+export const ORDERS_OUTPUTS = ['order.status', 'order.rejected', MOVEMENTS_TOPIC, ERP_COMMANDS, CRM_COMMANDS] as const;
 
 export interface OrdersContext {
   items: TableView<Item>;
@@ -93,6 +96,14 @@ export interface OrderState {
   updatedAt: number | null;
   /** JSON of the last order.status sent, to emit only on change. */
   lastStatus: string | null;
+  /** customerId, channel, currency of the latest order.created (for sales-order commands). */
+  header?: OrderHeader | null;
+  /** The version last sent to the ERP (CreateSalesOrder / UpdateSalesOrder); absent = none. */
+  sentVersion?: { topic: OrderVersion['topic']; eventId: string; occurredAt: number } | null;
+  /** occurredAt of the order.created the header came from. */
+  headerAt?: number | null;
+  /** The status last sent to the CRM (UpdateOrderStatus). */
+  sentStatus?: OrderStatusCode | null;
 }
 
 export type OrderStatusCode = 'CANCELLED' | 'REJECTED' | 'SHIPPED' | 'PARTIALLY_SHIPPED' | 'BACKORDERED' | 'OPEN';
@@ -249,6 +260,7 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
   // The fold owns `previous` (runtime/processor/types.ts) and updates it in place.
   const state: OrderState = previous ?? emptyOrderState(value.orderId);
   const cause = value.meta;
+  const causeOf: Cause = { topic, meta: cause };
   const outputs: Output[] = [];
   const touchedRows = new Set<string>();
   state.updatedAt = state.updatedAt === null ? cause.occurredAt : Math.max(state.updatedAt, cause.occurredAt);
@@ -258,6 +270,11 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
     case 'order.changed': {
       const version = value as OrderCreated | OrderChanged;
       state.known = true;
+      if (topic === 'order.created' && (state.headerAt == null || cause.occurredAt >= state.headerAt)) {
+        const created = version as OrderCreated;
+        state.header = { customerId: created.customerId, channel: created.channel, currency: created.currency };
+        state.headerAt = cause.occurredAt;
+      }
       const problems = validateLines(version.lines, ctx.items);
       if (problems.length > 0) {
         const rejected: OrderRejectedValue = {
@@ -267,6 +284,7 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
           errors: problems,
         };
         outputs.push({ topic: 'order.rejected', key: state.orderId, value: rejected });
+        outputs.push(rejectCommand(causeOf, state.orderId, problems));
         break;
       }
       const candidate: OrderVersion = {
@@ -288,22 +306,34 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
         }
       }
       if (!state.current || isLaterVersion(candidate, state.current)) state.current = candidate;
+      // SPEC §7: the ERP sees versions only increase; the first one sent is a CreateSalesOrder.
+      const sent = state.sentVersion ?? null;
+      if (!sent || isLaterVersion(candidate, { ...sent, lines: [] })) {
+        outputs.push(salesOrderCommand(sent === null, causeOf, version, candidate.lines, state.header ?? null));
+        state.sentVersion = { topic, eventId: cause.eventId, occurredAt: cause.occurredAt };
+      }
       break;
     }
     case 'order.cancelled':
       // A cancel is final and names no row; its reason is for the ERP command, not for state.
       state.known = true;
+      // The ERP is told once: a second cancel of a cancelled order changes nothing.
+      if (!state.cancelled) outputs.push(cancelCommand(causeOf, value as OrderCancelled));
       state.cancelled = true;
       break;
-    case 'pick.confirmed':
+    case 'pick.confirmed': {
       for (const line of (value as PickConfirmed).lines) addTo(state.short, line.lineNo, line.quantityShort);
+      const backorder = backorderCommand(causeOf, value as PickConfirmed);
+      if (backorder) outputs.push(backorder);
       break;
+    }
     case 'shipment.confirmed': {
       const shipment = value as ShipmentConfirmed;
       shipment.lines.forEach((line, i) => {
         addTo(state.shipped, line.lineNo, line.quantityShipped);
         outputs.push(stockMovement(topic, cause, i, line.sku, shipment.warehouse, -line.quantityShipped));
       });
+      outputs.push(...shipmentCommands(causeOf, shipment));
       break;
     }
     case 'return.received': {
@@ -311,6 +341,7 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
       ret.lines.forEach((line, i) => {
         outputs.push(stockMovement(topic, cause, i, line.sku, ret.warehouse, line.disposition === 'RESTOCK' ? line.quantity : 0));
       });
+      outputs.push(creditMemoCommand(causeOf, ret));
       break;
     }
     default:
@@ -349,6 +380,10 @@ export function foldOrders(previous: OrderState | undefined, input: FoldInput, c
     if (json !== state.lastStatus) {
       state.lastStatus = json;
       outputs.push({ topic: 'order.status', key: state.orderId, value: status });
+      if (status.status !== (state.sentStatus ?? null)) {
+        state.sentStatus = status.status;
+        outputs.push(statusCommand(causeOf, status));
+      }
     }
   }
   return { state, outputs };

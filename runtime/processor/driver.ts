@@ -133,7 +133,7 @@ export class ProcessorDriver {
         if (!handler || !running.declaration.tables.includes(topic)) continue;
         for (const [key, state] of running.state) {
           if (!handler.affects(topic, value, key)) continue;
-          const step = handler.refresh(state, key, running.ctx);
+          const step = handler.refresh(state, key, running.ctx, { topic, value });
           this.apply(running, key, step.state);
           produced.push(...step.outputs);
         }

@@ -165,7 +165,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     kafkaTopic: naming.topic,
     log,
     metrics,
-    onUpdate: onTableUpdate ? (topic, value) => refreshOwned((key) => onTableUpdate.affects(topic, value, key)) : undefined,
+    onUpdate: onTableUpdate ? (topic, value) => refreshOwned((key) => onTableUpdate.affects(topic, value, key), { topic, value }) : undefined,
   });
   await feed.bootstrapped();
   const ctx = declaration.createContext(feed.tables, options.settings);
@@ -542,7 +542,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   }
 
   /** Re-folds the table-dependent outputs of the keys `affects` selects, on one partition. */
-  async function refreshPartition(p: number, affects: (key: string) => boolean): Promise<void> {
+  async function refreshPartition(p: number, affects: (key: string) => boolean, cause?: { topic: string; value: unknown }): Promise<void> {
     if (!onTableUpdate || failed.has(p)) return;
     const part = open.get(p);
     if (!part) return; // opening it reconciles it
@@ -554,7 +554,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       const views: ViewWrite[] = [];
       const outbox: OutboxRecord[] = [];
       for (const [key, state] of loaded) {
-        const step = onTableUpdate.refresh(state, key, ctx);
+        const step = onTableUpdate.refresh(state, key, ctx, cause);
         if (step.state !== undefined) puts.set(key, step.state);
         if (declaration.view) views.push(...declaration.view(key, step.state));
         for (const output of step.outputs) {
@@ -581,9 +581,9 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     }
   }
 
-  async function refreshOwned(affects: (key: string) => boolean): Promise<void> {
+  async function refreshOwned(affects: (key: string) => boolean, cause: { topic: string; value: unknown }): Promise<void> {
     for (const p of assigned) {
-      await retrying(() => withPartition(p, () => refreshPartition(p, affects)), async () => undefined, () => !stopping).catch((error) => partitionFailed(p, error));
+      await retrying(() => withPartition(p, () => refreshPartition(p, affects, cause)), async () => undefined, () => !stopping).catch((error) => partitionFailed(p, error));
     }
   }
 

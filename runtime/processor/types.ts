@@ -57,8 +57,8 @@ export type Fold<S, Ctx> = (state: S | undefined, input: FoldInput, ctx: Ctx) =>
 export interface TableUpdateHandler<S, Ctx> {
   /** True if the state under `key` depends on this table record (e.g. a sku's item → its sku@warehouse rows). */
   affects(table: string, value: unknown, key: string): boolean;
-  /** Recompute a key's outputs after the table changed; the table in `ctx` already holds the new record. */
-  refresh(state: S, key: string, ctx: Ctx): Step<S>;
+  /** Recompute a key's outputs after the table changed; the table in `ctx` already holds the new record (`table`, the cause). */
+  refresh(state: S, key: string, ctx: Ctx, table?: { topic: string; value: unknown }): Step<S>;
 }
 
 /** The global tables by topic, as the runtime has bootstrapped them. */

@@ -31,21 +31,23 @@ describe('topology.yaml', () => {
     expect(topology.topics.filter((t) => t.compacted).map((t) => t.name).sort()).toEqual(['atp.changed', 'order.status']);
   });
 
-  it('declares the orders and atp processors and the erp and crm sinks with tributary.<name> groups', () => {
+  it('declares the orders, atp and customers processors and the erp and crm sinks with tributary.<name> groups', () => {
     expect(topology.processors.map((p) => [p.name, p.group])).toEqual([
       ['orders', 'tributary.orders'],
       ['atp', 'tributary.atp'],
+      ['customers', 'tributary.customers'],
     ]);
     expect(topology.processors[0]).toMatchObject({
       inputs: ['order.created', 'order.changed', 'order.cancelled', 'pick.confirmed', 'shipment.confirmed', 'return.received'],
       tables: ['item.upserted'],
-      outputs: ['order.status', 'order.rejected', 'orders.movements'],
+      outputs: ['order.status', 'order.rejected', 'orders.movements', 'erp.commands', 'crm.commands'],
     });
     expect(topology.processors[1]).toMatchObject({
       inputs: ['stock.adjusted', 'stock.counted', 'orders.movements'],
       tables: ['item.upserted'],
-      outputs: ['atp.changed'],
+      outputs: ['atp.changed', 'erp.commands', 'crm.commands'],
     });
+    expect(topology.processors[2]).toMatchObject({ inputs: ['customer.upserted'], tables: [], outputs: ['erp.commands'] });
     expect(topology.sinks.map((s) => [s.name, s.input, s.group, s.maxRetryMs])).toEqual([
       ['erp', 'erp.commands', 'tributary.erp', 900_000],
       ['crm', 'crm.commands', 'tributary.crm', 900_000],
