@@ -10,7 +10,7 @@ import { processors, type ProcessorName } from '../../processors';
 import { TABLE_KEYS } from '../../processors/tables';
 import { startApi } from '../api/server';
 import type { Connection } from '../config/connection';
-import { UsageError } from '../errors';
+import { ConfigError, UsageError } from '../errors';
 import { createKafka } from '../kafka/client';
 import { createDecoder } from '../kafka/decode';
 import { untilAvailable } from '../kafka/transient';
@@ -93,6 +93,7 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
         registryUrl: connection.registryUrl,
         metrics,
         log,
+        sessionTimeoutMs: sessionTimeoutFromEnv(),
       });
       started.push(processor);
     }
@@ -135,6 +136,15 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
       redis.disconnect();
     },
   };
+}
+
+/** KAFKA_SESSION_TIMEOUT_MS: how long a crashed instance keeps its partitions (6000-300000 ms). */
+export function sessionTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.KAFKA_SESSION_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 6_000 || ms > 300_000) throw new ConfigError(`KAFKA_SESSION_TIMEOUT_MS=${raw} must be whole milliseconds between 6000 and 300000 (the broker's group session bounds)`);
+  return ms;
 }
 
 async function closeAll(closers: (() => Promise<void>)[], log: Logger): Promise<void> {

@@ -46,6 +46,7 @@ import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMe
 import { classifyForDeadLetter, deadLetterOf, deadLetterTopic, toDeadLetterMessage } from '../dlq';
 import { TributaryError } from '../errors';
 import type { Decoder } from '../kafka/decode';
+import { copartitionedAssigner } from '../kafka/copartitioned-assigner';
 import { isTransient, untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -67,6 +68,7 @@ const DEFAULT_CHUNK = 2_000;
 const EPOCH_CHECK_MS = 2_000;
 const MAX_BACKOFF_MS = 30_000;
 export const FETCH_WAIT_MS = 1_000;
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
 // Declarations of different state types run through the same runtime.
 type AnyDeclaration = ProcessorDeclaration<any, any>;
@@ -88,6 +90,8 @@ export interface RunnerOptions {
   log: Logger;
   /** Records folded and applied per Redis call (bounded script time, regular heartbeats). */
   chunkSize?: number;
+  /** Consumer group session timeout (KAFKA_SESSION_TIMEOUT_MS); default 10 s. */
+  sessionTimeoutMs?: number;
 }
 
 export interface ReadinessCheck {
@@ -171,7 +175,17 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   const ctx = declaration.createContext(feed.tables, options.settings);
 
   // A short fetch wait keeps SIGTERM quick: stopping waits for the fetch in flight (SPEC §12: 10 s).
-  const consumer: Consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, retry: { retries: 10 }, maxWaitTimeInMs: FETCH_WAIT_MS });
+  const consumer: Consumer = kafka.consumer({
+    groupId: group,
+    allowAutoTopicCreation: false,
+    retry: { retries: 10 },
+    maxWaitTimeInMs: FETCH_WAIT_MS,
+    // Partition p of every input to one instance: the state of partition p spans all inputs.
+    partitionAssigners: [copartitionedAssigner],
+    // A crashed instance's partitions move after this long (kafkajs' 30 s default is slow to heal).
+    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+    heartbeatInterval: Math.max(500, Math.floor((options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS) / 5)),
+  });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     // Eager rebalancing: every partition was revoked; whatever this instance knew may be stale.
     open.clear();
