@@ -7,6 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
+import { afterAll } from 'vitest';
 import { createPublisher, type PublishRecord } from '../../producers/sdk';
 import { simulate, type SimulateOptions } from '../../producers/simulator';
 import { createKafka } from '../../runtime/kafka/client';
@@ -29,14 +30,23 @@ export interface Deployment {
   groups: string[];
 }
 
-/** Applies the shipped topology under a fresh prefix (topics, DLQs, subjects). */
+const deployed: { stack: TestStack; deployment: Deployment }[] = [];
+
+// Every test file importing this module drops its deployments' topics when it ends.
+afterAll(async () => {
+  for (const { stack, deployment } of deployed.splice(0)) await undeploy(stack, deployment).catch(() => undefined);
+});
+
+/** Applies the shipped topology under a fresh prefix (topics, DLQs, subjects); its topics are deleted after the file. */
 export async function deploy(stack: TestStack, label: string): Promise<Deployment> {
   const names = naming(`${uniqueName(label)}.`);
   const { topology, problems } = validateTopologyFile(DEFAULT_TOPOLOGY_FILE, { catalogue: loadCatalogue() });
   if (problems.length > 0) throw new Error(`shipped topology invalid: ${problems[0]?.message}`);
   const connection = { brokers: stack.brokers, registryUrl: stack.registryUrl, security: 'none' as const };
   await withApplyContext(connection, (context) => applyTopology(prefixTopology(topology, names), loadCatalogue(), context, {}));
-  return { naming: names, topology, groups: topology.processors.map((p) => names.group(p.group)) };
+  const deployment = { naming: names, topology, groups: topology.processors.map((p) => names.group(p.group)) };
+  deployed.push({ stack, deployment });
+  return deployment;
 }
 
 export interface Workload {
@@ -174,4 +184,20 @@ export function expected(records: readonly InputRecord[]) {
 /** A row as the API serves it: asOf as ISO-8601. */
 export function apiRow(row: AtpRow): Record<string, unknown> {
   return { ...row, asOf: new Date(row.asOf).toISOString() };
+}
+
+/**
+ * Deletes every topic of a deployment. A whole test run shares one broker, and each deployment is
+ * ~40 topics of 6 partitions: left behind, they pile up to the broker's open-file limit.
+ */
+export async function undeploy(stack: TestStack, deployment: Deployment | undefined): Promise<void> {
+  if (!deployment) return;
+  const admin = createKafka(stack.brokers, 'e2e-undeploy').admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(deployment.naming.prefix));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
 }
