@@ -4,12 +4,14 @@
  * keyed by the entity (orderId, customerId or sku@warehouse).
  *
  * `commandId` is deterministic from the cause — the topic and eventId of the event that made the
- * processor emit it — and the command type, so a replay or a rebuild re-emits the same id and a
- * receiver honouring `Idempotency-Key` applies it once. Where the payload of one cause can differ
- * between histories (the status an order reached, an availability figure: a rebuild may fold
- * events in another order and pass through other intermediate states), the id also names that
- * content (`variant`), so one id never carries two bodies.
+ * processor emit it —, the command type and a digest of the payload, so a replay or a rebuild
+ * re-emits the same id and a receiver honouring `Idempotency-Key` applies it once. The payload is
+ * part of the id because for some commands one cause can lead to different payloads in different
+ * histories (a rebuild may fold an order's events in another order and pass through other
+ * intermediate states: the lines a cancelled order reports, an availability figure): one id then
+ * never carries two bodies, by construction.
  */
+import { createHash } from 'node:crypto';
 import { deterministicId } from '../runtime/processor/ids';
 import type { Output } from '../runtime/processor/types';
 import type { Meta } from './types';
@@ -42,8 +44,9 @@ export interface Cause {
   meta: Meta;
 }
 
-function command(topic: string, type: ErpCommandType | CrmCommandType, key: string, cause: Cause, payload: Record<string, unknown>, variant?: string): Output {
-  const role = variant === undefined ? `command:${type}` : `command:${type}:${variant}`;
+function command(topic: string, type: ErpCommandType | CrmCommandType, key: string, cause: Cause, payload: Record<string, unknown>): Output {
+  const digest = createHash('sha256').update(JSON.stringify(payload)).digest('hex').slice(0, 16);
+  const role = `command:${type}:${digest}`;
   const value: CommandValue = {
     commandId: deterministicId(cause.topic, cause.meta.eventId, role),
     type,
@@ -54,10 +57,10 @@ function command(topic: string, type: ErpCommandType | CrmCommandType, key: stri
   return { topic, key, value };
 }
 
-export function erpCommand(type: ErpCommandType, key: string, cause: Cause, payload: Record<string, unknown>, variant?: string): Output {
-  return command(ERP_COMMANDS, type, key, cause, payload, variant);
+export function erpCommand(type: ErpCommandType, key: string, cause: Cause, payload: Record<string, unknown>): Output {
+  return command(ERP_COMMANDS, type, key, cause, payload);
 }
 
-export function crmCommand(type: CrmCommandType, key: string, cause: Cause, payload: Record<string, unknown>, variant?: string): Output {
-  return command(CRM_COMMANDS, type, key, cause, payload, variant);
+export function crmCommand(type: CrmCommandType, key: string, cause: Cause, payload: Record<string, unknown>): Output {
+  return command(CRM_COMMANDS, type, key, cause, payload);
 }

@@ -170,8 +170,7 @@ function applyCount(state: AtpState, counted: StockCounted, graceMs: number): bo
 
 /**
  * atp.changed when the row changed, and UpdateAvailability for the CRM when what the CRM is told
- * (available, atp, asOf) changed; its id names those figures (a rebuild may pass through other
- * intermediate figures for the same cause). The sink coalesces them per row (SPEC §7).
+ * (available, atp, asOf) changed (its id names those figures, ../commands.ts). The sink coalesces them per row (SPEC §7).
  */
 function emitIfChanged(state: AtpState, ctx: AtpContext, cause: Cause): Output[] {
   if (state.asOf === null) return [];
@@ -184,7 +183,7 @@ function emitIfChanged(state: AtpState, ctx: AtpContext, cause: Cause): Output[]
   const outputs: Output[] = [{ topic: 'atp.changed', key, value: row }];
   if (!before || before.available !== row.available || before.atp !== row.atp || before.asOf !== row.asOf) {
     const payload = { sku: row.sku, warehouse: row.warehouse, available: row.available, atp: row.atp, asOf: row.asOf };
-    outputs.push(crmCommand('UpdateAvailability', key, cause, payload, `${row.available}:${row.atp}:${row.asOf}`));
+    outputs.push(crmCommand('UpdateAvailability', key, cause, payload));
   }
   return outputs;
 }

@@ -71,7 +71,7 @@ export function rejectCommand(cause: Cause, orderId: string, errors: readonly Fi
   return crmCommand('RejectOrder', orderId, cause, { orderId, rejectedEventId: cause.meta.eventId, errors, rejectedAt: cause.meta.occurredAt });
 }
 
-/** UpdateOrderStatus; the status is part of the id (the status one cause leads to depends on what was folded before). */
+/** UpdateOrderStatus (the status one cause leads to depends on what was folded before: the id names the payload). */
 export function statusCommand(cause: Cause, status: OrderStatusValue): Output {
-  return crmCommand('UpdateOrderStatus', status.orderId, cause, { ...status }, status.status);
+  return crmCommand('UpdateOrderStatus', status.orderId, cause, { ...status });
 }
