@@ -18,6 +18,8 @@ export default defineConfig({
           name: 'integration',
           include: ['{runtime,processors,producers,sinks,test}/**/*.int.test.ts'],
           globalSetup: ['test/harness/global-setup.ts'],
+          // Components run in-process by the end-to-end tests log through pino: keep it to warnings.
+          env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
