@@ -80,7 +80,8 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   checkDone();
 
   if (logicalOf.size === 0) return feed(undefined);
-  const consumer: Consumer = kafka.consumer({ groupId: `${options.group}.table.${randomUUID().slice(0, 8)}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 1_000 });
+  const tableGroup = `${options.group}.table.${randomUUID().slice(0, 8)}`;
+  const consumer: Consumer = kafka.consumer({ groupId: tableGroup, allowAutoTopicCreation: false, maxWaitTimeInMs: 1_000 });
   await consumer.connect();
   await consumer.subscribe({ topics: [...logicalOf.keys()], fromBeginning: true });
   await consumer.run({
@@ -128,7 +129,14 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
         return JSON.stringify(out);
       },
       stop: async () => {
-        await consumer?.disconnect();
+        if (!consumer) return;
+        await consumer.disconnect();
+        // The group was this instance's alone: remove it rather than leave it for `lag` listings
+        // (the broker would drop it after offsets.retention.check.interval.ms anyway).
+        const cleanup = kafka.admin();
+        await cleanup.connect();
+        await cleanup.deleteGroups([tableGroup]).catch(() => undefined);
+        await cleanup.disconnect();
       },
     };
   }
