@@ -1,0 +1,87 @@
+/** The async waits in front of each request: slots, the rate queue, the circuit gate. */
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from './circuit';
+import { Aborted, CircuitGate, RateGate, sleep, Slots } from './gates';
+import { TokenBucket } from './token-bucket';
+
+describe('Slots', () => {
+  it('a retry waiting for a slot is served before a new command', async () => {
+    let freed = 0;
+    const slots = new Slots(1, () => (freed += 1));
+    expect(slots.tryAcquire()).toBe(true);
+    const retry = slots.acquire();
+    expect(slots.hasFree()).toBe(false);
+    slots.release(); // passes straight to the retry
+    await retry;
+    expect(freed).toBe(0);
+    expect(slots.tryAcquire()).toBe(false);
+    slots.release();
+    expect(freed).toBe(1);
+    expect(slots.inUse).toBe(0);
+  });
+
+  it('an aborted waiter leaves the queue', async () => {
+    const slots = new Slots(1);
+    slots.tryAcquire();
+    const stop = new AbortController();
+    const waiting = slots.acquire(stop.signal);
+    stop.abort();
+    await expect(waiting).rejects.toBeInstanceOf(Aborted);
+    slots.release();
+    expect(slots.inUse).toBe(0);
+  });
+});
+
+describe('RateGate', () => {
+  it('serves callers in order, one token each, at the bucket rate', async () => {
+    const gate = new RateGate(new TokenBucket(100, 1, Date.now()));
+    const order: number[] = [];
+    const started = Date.now();
+    await Promise.all([0, 1, 2, 3, 4].map((i) => gate.take().then(() => order.push(i))));
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    // 1 at once, 4 more at 100/s: >= 40 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(38);
+  });
+
+  it('an aborted caller gives its place up without taking a token', async () => {
+    const bucket = new TokenBucket(10, 1, Date.now());
+    const gate = new RateGate(bucket);
+    await gate.take();
+    const stop = new AbortController();
+    const cancelled = gate.take(stop.signal);
+    stop.abort();
+    await expect(cancelled).rejects.toBeInstanceOf(Aborted);
+    const started = Date.now();
+    await gate.take();
+    expect(Date.now() - started).toBeLessThan(150); // the next token (100 ms) went to this caller
+  });
+});
+
+describe('CircuitGate', () => {
+  it('reports changes, holds callers while open and lets one probe through after the cool-down', async () => {
+    const changes: string[] = [];
+    const gate = new CircuitGate(new CircuitBreaker({ failureThreshold: 2, cooldownMs: 50, maxCooldownMs: 50 }), (state, previous) => changes.push(`${previous}->${state}`));
+    gate.failure(false);
+    gate.failure(false);
+    expect(gate.state).toBe('open');
+    const first = gate.permit();
+    const second = gate.permit();
+    expect(await first).toEqual({ probe: true });
+    let secondDone = false;
+    void second.then(() => (secondDone = true));
+    await sleep(100);
+    expect(secondDone).toBe(false); // waits for the probe's answer
+    gate.success();
+    expect(await second).toEqual({ probe: false });
+    expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+  });
+
+  it('a waiter aborted while the circuit is open leaves with Aborted', async () => {
+    const gate = new CircuitGate(new CircuitBreaker({ failureThreshold: 1, cooldownMs: 60_000, maxCooldownMs: 60_000 }));
+    gate.failure(false);
+    const stop = new AbortController();
+    const waiting = gate.permit(stop.signal);
+    stop.abort();
+    await expect(waiting).rejects.toBeInstanceOf(Aborted);
+  });
+});
