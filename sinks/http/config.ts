@@ -45,8 +45,9 @@ export interface SinkSettings {
   maxPendingPerPartition: number;
 }
 
-// SPEC §12: SIGTERM finishes in-flight work and commits within 10 s.
-const DEFAULT_STOP_GRACE_MS = 8_000;
+// SPEC §12: SIGTERM finishes in-flight work and commits within 10 s — with room left for the
+// commit, leaving the group and the other components of the process.
+const DEFAULT_STOP_GRACE_MS = 5_000;
 
 export function sinkSettings(spec: HttpSinkSpec, tuning: SinkTuning = {}): SinkSettings {
   const where = `sink "${spec.name}"`;
