@@ -10,9 +10,11 @@
  *   tributary.source.topic      the input topic
  *   tributary.source.partition  its partition (decimal)
  *   tributary.source.offset     the record's offset (decimal, as kafkajs gives offsets)
+ *   tributary.sink.status       (HTTP sinks) the receiver's status code for a refused command
+ *   tributary.sink.body         (HTTP sinks) the start of the receiver's response body
  *
- * An original header whose name starts with `tributary.error.`, `tributary.source.` or
- * `tributary.original.` (a dead letter dead-lettered again, or a producer using our names) is kept
+ * An original header whose name starts with `tributary.error.`, `tributary.source.`,
+ * `tributary.sink.` or `tributary.original.` (a dead letter dead-lettered again, or a producer using our names) is kept
  * as `tributary.original.<name>`, so ours win and nothing is lost; `fromDeadLetterMessage` undoes
  * it, so `dlq redrive` restores exactly the original headers.
  *
@@ -39,7 +41,7 @@ export const DLQ_HEADERS = {
 } as const;
 
 /** Original headers with one of these prefixes are kept under ORIGINAL_PREFIX + name. */
-const RESERVED_PREFIXES = ['tributary.error.', 'tributary.source.', 'tributary.original.'];
+const RESERVED_PREFIXES = ['tributary.error.', 'tributary.source.', 'tributary.sink.', 'tributary.original.'];
 export const ORIGINAL_PREFIX = 'tributary.original.';
 
 export const MAX_MESSAGE_LENGTH = 1000;

@@ -1,5 +1,5 @@
 /**
- * Starts the named components of one process — processors, the API — on one Kafka client, one
+ * Starts the named components of one process — processors, sinks, the API — on one Kafka client, one
  * Redis client and one metrics registry, and stops them in reverse order. `tributary run` and
  * `tributary up` are thin shells around it. Every processor runs as its own consumer group
  * member (topology `group`, behind the topic prefix), so several processes running the same
@@ -8,6 +8,7 @@
 import { Redis } from 'ioredis';
 import { processors, type ProcessorName } from '../../processors';
 import { TABLE_KEYS } from '../../processors/tables';
+import { startConfiguredSink, type RunningSink } from '../../sinks/http';
 import { startApi } from '../api/server';
 import type { Connection } from '../config/connection';
 import { ConfigError, UsageError } from '../errors';
@@ -41,6 +42,8 @@ export interface ComponentsOptions {
 
 export interface Components {
   processors: RunningProcessor[];
+  /** Sinks started (a sink whose URL is unset is not, with a warning). */
+  sinks: RunningSink[];
   metrics: Metrics;
   /** Where the API (or the health server) listens. */
   url?: string;
@@ -50,7 +53,7 @@ export interface Components {
 
 /** The names `run` accepts today, for help and errors. */
 export function knownComponents(topology: Topology): string[] {
-  return [...topology.processors.map((p) => p.name), API];
+  return [...topology.processors.map((p) => p.name), ...topology.sinks.map((s) => s.name), API];
 }
 
 export async function startComponents(options: ComponentsOptions): Promise<Components> {
@@ -59,8 +62,9 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
   const known = knownComponents(topology);
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0) throw new UsageError(`unknown component ${unknown.map((n) => `"${n}"`).join(', ')}: choose from ${known.join(', ')}`);
+  const sinkNames = new Set(topology.sinks.map((s) => s.name));
   for (const name of names) {
-    if (name !== API && !(name in processors)) throw new UsageError(`processor "${name}" is in the topology but not built into this version of tributary`);
+    if (name !== API && !sinkNames.has(name) && !(name in processors)) throw new UsageError(`processor "${name}" is in the topology but not built into this version of tributary`);
   }
 
   const metrics = createMetrics();
@@ -70,15 +74,16 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
   const catalogue = loadCatalogue();
   const decoder = createDecoder({ registryUrl: connection.registryUrl, catalogue, catalogueTopic: (t) => naming.logical(t) });
   const started: RunningProcessor[] = [];
+  const sinks: RunningSink[] = [];
   const closers: (() => Promise<void>)[] = [];
   let url: string | undefined;
 
-  const readiness = (): ReadinessCheck[] => started.map((p) => p.readiness());
+  const readiness = (): ReadinessCheck[] => [...started, ...sinks].map((c) => c.readiness());
 
   try {
-    // Processors stop side by side: each waits for its batch in flight and its last fetch.
-    closers.unshift(() => Promise.all(started.map((p) => p.stop())).then(() => undefined));
-    for (const name of names.filter((n) => n !== API)) {
+    // Processors and sinks stop side by side: each waits for its work in flight and its last fetch.
+    closers.unshift(() => Promise.all([...started, ...sinks].map((c) => c.stop())).then(() => undefined));
+    for (const name of names.filter((n) => n !== API && !sinkNames.has(n))) {
       const spec = topology.processors.find((p) => p.name === name)!;
       const processor = await startProcessor({
         declaration: processors[name as ProcessorName],
@@ -96,6 +101,10 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
         sessionTimeoutMs: sessionTimeoutFromEnv(),
       });
       started.push(processor);
+    }
+    for (const spec of topology.sinks.filter((s) => names.includes(s.name))) {
+      const sink = await startConfiguredSink({ spec, naming, kafka, decoder, metrics, log });
+      if (sink) sinks.push(sink);
     }
     if (names.includes(API)) {
       const partitions = await partitionCounter(kafka, naming, topology);
@@ -128,6 +137,7 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
 
   return {
     processors: started,
+    sinks,
     metrics,
     url,
     readiness,

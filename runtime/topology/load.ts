@@ -54,7 +54,7 @@ export const BUILT_IN_DEFAULTS = {
   retentionMs: FOREVER,
   compatibility: 'BACKWARD' as Compatibility,
   dlqRetentionMs: FOREVER,
-  sink: { rateLimit: 20, maxRetryMs: 900_000, timeoutMs: 10_000, concurrency: 4 },
+  sink: { rateLimit: 20, maxRetryMs: 900_000, timeoutMs: 10_000, concurrency: 4, coalesce: { UpdateAvailability: 1000 } as Record<string, number> },
 };
 
 export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -107,7 +107,7 @@ const TOPIC_KEYS = [
   'compatibility',
 ] as const;
 const PROCESSOR_KEYS = ['description', 'inputs', 'tables', 'outputs', 'group', 'settings'] as const;
-const SINK_KEYS = ['description', 'input', 'url', 'rateLimit', 'maxRetryMs', 'timeoutMs', 'concurrency', 'group'] as const;
+const SINK_KEYS = ['description', 'input', 'url', 'rateLimit', 'maxRetryMs', 'timeoutMs', 'concurrency', 'group', 'coalesce'] as const;
 const RETENTION_HINT = 'a duration such as 7d, 12h, 30m, or -1/forever';
 
 /** Read and parse a topology file. Throws TopologyError only if the file cannot be read. */
@@ -345,6 +345,7 @@ function readSink(reader: Reader, entry: Entry, groupPrefix: string): SinkSpec {
     input: '',
     url: '',
     ...BUILT_IN_DEFAULTS.sink,
+    coalesce: { ...BUILT_IN_DEFAULTS.sink.coalesce },
     group: `${groupPrefix}${name}`,
     description: '',
     at: entry.keyAt,
@@ -375,6 +376,15 @@ function readSink(reader: Reader, entry: Entry, groupPrefix: string): SinkSpec {
   sink.maxRetryMs = reader.integer(map.get('maxRetryMs'), `${path}/maxRetryMs`, 0) ?? sink.maxRetryMs;
   sink.timeoutMs = reader.integer(map.get('timeoutMs'), `${path}/timeoutMs`, 1) ?? sink.timeoutMs;
   sink.concurrency = reader.integer(map.get('concurrency'), `${path}/concurrency`, 1) ?? sink.concurrency;
+  const coalesce = map.get('coalesce');
+  const coalesceMap = coalesce && reader.mapping(coalesce.node, `${path}/coalesce`, undefined, coalesce.at);
+  if (coalesceMap) {
+    sink.coalesce = {};
+    for (const [type, item] of coalesceMap) {
+      const ms = reader.integer(item, `${path}/coalesce/${type}`, 0);
+      if (ms !== undefined) sink.coalesce[type] = ms;
+    }
+  }
   return sink;
 }
 

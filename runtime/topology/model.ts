@@ -75,6 +75,8 @@ export interface SinkSpec {
   maxRetryMs: number;
   timeoutMs: number;
   concurrency: number;
+  /** Command type → ms: at most one request per key per window, the last value always sent (SPEC §7 UpdateAvailability). */
+  coalesce: Record<string, number>;
   group: string;
   description: string;
   at: Position;

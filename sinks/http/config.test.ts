@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/errors';
-import type { SinkSpec } from '../../runtime/topology/model';
-import { sinkSettings } from './config';
+import { sinkSettings, type HttpSinkSpec } from './config';
 
-const spec: SinkSpec = {
+
+const spec: HttpSinkSpec = {
   name: 'crm',
   input: 'crm.commands',
   url: 'http://127.0.0.1:9000/api/',

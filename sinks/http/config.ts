@@ -11,8 +11,8 @@ import { DEFAULT_CIRCUIT, type CircuitPolicy } from './circuit';
 import { DEFAULT_COALESCE } from './coalescer';
 import { defaultBurst } from './token-bucket';
 
-/** A topology sink entry; `coalesce` until the topology loader reads it (then SinkSpec has it). */
-export type HttpSinkSpec = SinkSpec & { coalesce?: Record<string, number> };
+/** A topology sink entry; `coalesce` may be left out where a spec is built by hand (tests). */
+export type HttpSinkSpec = Omit<SinkSpec, 'coalesce'> & { coalesce?: Record<string, number> };
 
 export interface SinkTuning {
   /** Token bucket size (requests sent at once after an idle spell); default a tenth of the rate, >= 1. */

@@ -35,6 +35,7 @@
  *   GET /_receiver/attempts   every attempt;  GET /_receiver/conflicts  every conflict
  *   GET /_receiver/failure    the plan;  PUT /_receiver/failure  replaces it (400 if invalid)
  */
+import { setMaxListeners } from 'node:events';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -175,7 +176,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   let random = seededRandom(plan.seed ?? randomSeed());
   const ledger = new Ledger(options.entityOf);
   // Aborted when the receiver goes down or closes: pending slow answers end unanswered.
-  let inFlight = new AbortController();
+  // Every slow answer waits on this one signal: many may at once, so no listener limit.
+  const newInFlight = () => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  };
+  let inFlight = newInFlight();
   let down = false;
   let closed = false;
   let slowPending = 0;
@@ -306,7 +313,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
   async function stopListening(): Promise<void> {
     inFlight.abort();
-    inFlight = new AbortController();
+    inFlight = newInFlight();
     await new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()));
       // close() already drops idle keep-alive connections; this also cuts requests still arriving,

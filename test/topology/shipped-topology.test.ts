@@ -52,6 +52,8 @@ describe('topology.yaml', () => {
       ['erp', 'erp.commands', 'tributary.erp', 900_000],
       ['crm', 'crm.commands', 'tributary.crm', 900_000],
     ]);
+    // SPEC §7: UpdateAvailability coalesced per sku@warehouse, default coalesceMs 1000.
+    expect(topology.sinks.find((s) => s.name === 'crm')?.coalesce).toEqual({ UpdateAvailability: 1000 });
   });
 
   // STYLE.md: topology.yaml and the processor registry are checked against each other, not trusted.

@@ -105,8 +105,8 @@ export function register(program: Command): void {
   commonRunOptions(
     program
       .command('run')
-      .description('run processors (orders, atp) and/or the HTTP API (api) until Ctrl-C; instances of one name share its consumer group')
-      .argument('<names...>', 'components to run: orders, atp, api'),
+      .description('run processors (orders, atp, customers), sinks (erp, crm) and/or the HTTP API (api) until Ctrl-C; instances of one name share its consumer group')
+      .argument('<names...>', 'components to run: orders, atp, customers, erp, crm, api'),
   ).action(async (names: string[], flags: RunFlags) => {
     const topology = loadTopologyOrThrow(flags.file);
     const options = componentsOptions(names, flags, topology);

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createPublisher, type PublishRecord } from '../../../producers/sdk';
 import { paced, simulate } from '../../../producers/simulator';
+import { startReceiver, type Receiver } from '../../../sinks/receivers/receiver';
 import { API, startComponents, type Components } from '../../app/components';
 import { resolveConnection } from '../../config/connection';
 import { tributaryHome } from '../../config/home';
@@ -39,12 +40,15 @@ export function register(program: Command): void {
   ).action(async (flags: UpFlags) => {
     const rate = Number(flags.demoRate);
     if (!(rate > 0) || !Number.isFinite(rate)) throw new UsageError(`--demo-rate ${flags.demoRate} must be a number of events per second above 0`);
+    // The demo's stand-in ERP and CRM, unless real ones are configured; before the topology is
+    // read, since its sinks take their URLs from ERP_URL / CRM_URL.
+    const receivers = flags.demo ? await startDemoReceivers() : [];
     const topology = loadTopologyOrThrow(flags.file);
     const naming = namingFromEnv(process.env, flags.topicPrefix);
     await ensureStack();
     const connection = resolveConnection();
     await applyQuietly(topology, naming, connection);
-    const names = [...topology.processors.map((p) => p.name), API];
+    const names = [...topology.processors.map((p) => p.name), ...topology.sinks.map((s) => s.name), API];
     let demo: Demo | undefined;
     await runUntilSignal(
       async () => {
@@ -64,10 +68,11 @@ export function register(program: Command): void {
           async stop() {
             await demo?.stop();
             await components.stop();
+            await Promise.all(receivers.map((r) => r.close()));
           },
         };
       },
-      (components) => banner(components, names, demo, naming),
+      (components) => banner(components, names, demo, naming, receivers),
     );
   });
 }
@@ -117,6 +122,19 @@ function startDemo(naming: Naming, rate: number): Demo {
   };
 }
 
+/** Stand-in receivers for each sink whose URL is not set (sinks/receivers), on free ports. */
+async function startDemoReceivers(): Promise<Receiver[]> {
+  const started: Receiver[] = [];
+  for (const name of ['erp', 'crm']) {
+    const variable = `${name.toUpperCase()}_URL`;
+    if (process.env[variable]) continue;
+    const receiver = await startReceiver({ name, host: '127.0.0.1', port: 0, token: process.env[`${name.toUpperCase()}_TOKEN`] || undefined });
+    process.env[variable] = receiver.url;
+    started.push(receiver);
+  }
+  return started;
+}
+
 /** The first stocked row of a simulation: its first item and a warehouse it is adjusted in. */
 function exampleRow(seed: number): { sku: string; warehouse: string } {
   for (const event of simulate({ seed, events: 2_000 })) {
@@ -128,7 +146,7 @@ function exampleRow(seed: number): { sku: string; warehouse: string } {
   return { sku: 'SKU-10001', warehouse: 'DC-EAST' };
 }
 
-function banner(components: Components, names: readonly string[], demo: Demo | undefined, naming: Naming): string {
+function banner(components: Components, names: readonly string[], demo: Demo | undefined, naming: Naming, receivers: readonly Receiver[]): string {
   const api = components.url ?? 'http://127.0.0.1:8080';
   const lines = [`tributary: running ${names.join(', ')} — API on ${api} (Ctrl-C to stop; the local stack keeps running: tributary dev down)`];
   if (demo) {
@@ -139,6 +157,7 @@ function banner(components: Components, names: readonly string[], demo: Demo | u
       `  curl -s -XPOST ${api}/atp/check -H 'content-type: application/json' -d '{"lines":[{"sku":"${demo.sku}","warehouse":"${demo.warehouse}","quantity":40}]}' | jq`,
       `  curl -s ${api}/readyz | jq      ·      curl -s ${api}/metrics | grep tributary_records_in`,
       '  tributary topology graph        # what runs where',
+      ...receivers.map((r) => `  curl -s ${r.url}/_receiver | jq          # commands the stand-in ${r.name.toUpperCase()} received`),
     );
   }
   return lines.join('\n');
