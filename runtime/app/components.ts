@@ -56,9 +56,8 @@ export function knownComponents(topology: Topology): string[] {
   return [...topology.processors.map((p) => p.name), ...topology.sinks.map((s) => s.name), API];
 }
 
-export async function startComponents(options: ComponentsOptions): Promise<Components> {
-  const { topology, naming, connection, log } = options;
-  const names = [...new Set(options.names)];
+/** Throws a usage error naming the choices when a name is not a component of the topology. */
+export function checkComponentNames(names: readonly string[], topology: Topology): void {
   const known = knownComponents(topology);
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0) throw new UsageError(`unknown component ${unknown.map((n) => `"${n}"`).join(', ')}: choose from ${known.join(', ')}`);
@@ -66,6 +65,13 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
   for (const name of names) {
     if (name !== API && !sinkNames.has(name) && !(name in processors)) throw new UsageError(`processor "${name}" is in the topology but not built into this version of tributary`);
   }
+}
+
+export async function startComponents(options: ComponentsOptions): Promise<Components> {
+  const { topology, naming, connection, log } = options;
+  const names = [...new Set(options.names)];
+  checkComponentNames(names, topology);
+  const sinkNames = new Set(topology.sinks.map((s) => s.name));
 
   const metrics = createMetrics();
   const kafka = createKafka(connection.brokers, `tributary-${names.join('-')}`, {}, { security: connection.security });

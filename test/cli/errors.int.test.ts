@@ -36,4 +36,16 @@ describe('command-line errors', () => {
       'tributary: TRB_CONFIG: KAFKA_BROKERS has "nonsense", which is not host:port: set it to host:port[,host:port]',
     ]);
   });
+
+  it('run with a name that is no component is a usage error listing the choices, before connecting', async () => {
+    const run = await tributary(['run', 'orders', 'nosuch'], UNREACHABLE);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual(['tributary: TRB_USAGE: unknown component "nosuch": choose from orders, atp, customers, erp, crm, api']);
+  });
+
+  it('KAFKA_SESSION_TIMEOUT_MS out of the broker\'s bounds is one line with TRB_CONFIG and exit code 2', async () => {
+    const run = await tributary(['run', 'orders'], { ...UNREACHABLE, KAFKA_SESSION_TIMEOUT_MS: '100' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('TRB_CONFIG: KAFKA_SESSION_TIMEOUT_MS=100 must be whole milliseconds between 6000 and 300000');
+  });
 });

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
-import { startComponents, type Components, type ComponentsOptions } from '../../app/components';
+import { checkComponentNames, startComponents, type Components, type ComponentsOptions } from '../../app/components';
 import { resolveConnection } from '../../config/connection';
 import { ConfigError, UsageError } from '../../errors';
 import { log } from '../../log';
@@ -109,6 +109,7 @@ export function register(program: Command): void {
       .argument('<names...>', 'components to run: orders, atp, customers, erp, crm, api'),
   ).action(async (names: string[], flags: RunFlags) => {
     const topology = loadTopologyOrThrow(flags.file);
+    checkComponentNames(names, topology);
     const options = componentsOptions(names, flags, topology);
     await runUntilSignal(() => startComponents(options), (c) => describeRunning(c, names));
   });
