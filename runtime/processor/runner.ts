@@ -271,7 +271,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       const catchup = Object.keys(high).length > 0 ? high : null;
       const metaSet: Record<string, string> = { [TABLES_FIELD]: feed.position() };
       if (catchup) metaSet[CATCHUP_FIELD] = JSON.stringify(catchup);
-      const outcome = await store.applyBatch(p, { expectedWatermarks: {}, newWatermarks: {}, puts: new Map(), deletes: [], seen: [], metaSet });
+      const outcome = await setMarks(p, {}, { metaSet });
       if (outcome === 'fenced') throw new TributaryError('TRB_REDIS_UNAVAILABLE', `${name} partition ${p} was stamped by another instance at the same time; retrying`, { retriable: true });
       part = { watermarks: {}, start: low, catchup };
       if (report.status === 'lost') {
@@ -447,6 +447,11 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     return 'done';
   }
 
+  /** Sets or clears a partition's meta fields alone, fenced like a batch (nothing else changes). */
+  function setMarks(p: number, watermarks: Record<string, string>, marks: { metaSet?: Record<string, string>; metaDelete?: string[] }) {
+    return store.applyBatch(p, { expectedWatermarks: watermarks, newWatermarks: watermarks, puts: new Map(), deletes: [], seen: [], ...marks });
+  }
+
   /**
    * Clears a partition's catch-up mark once it has read its inputs to their end offsets AND every
    * upstream processor (whose outputs it reads: atp ← orders) is settled; the end offsets are
@@ -465,14 +470,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     part.waiting = null;
     const { high } = await offsetsAt(p);
     const done = isCaughtUp(part.watermarks, high);
-    const outcome = await store.applyBatch(p, {
-      expectedWatermarks: part.watermarks,
-      newWatermarks: part.watermarks,
-      puts: new Map(),
-      deletes: [],
-      seen: [],
-      ...(done ? { metaDelete: [CATCHUP_FIELD] } : { metaSet: { [CATCHUP_FIELD]: JSON.stringify(high) } }),
-    });
+    const outcome = await setMarks(p, part.watermarks, done ? { metaDelete: [CATCHUP_FIELD] } : { metaSet: { [CATCHUP_FIELD]: JSON.stringify(high) } });
     if (outcome === 'fenced') {
       open.delete(p);
       return;
@@ -489,14 +487,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     const part = open.get(p);
     if (!part || part.catchup !== null) return;
     const { high } = await offsetsAt(p);
-    const outcome = await store.applyBatch(p, {
-      expectedWatermarks: part.watermarks,
-      newWatermarks: part.watermarks,
-      puts: new Map(),
-      deletes: [],
-      seen: [],
-      metaSet: { [CATCHUP_FIELD]: JSON.stringify(high) },
-    });
+    const outcome = await setMarks(p, part.watermarks, { metaSet: { [CATCHUP_FIELD]: JSON.stringify(high) } });
     if (outcome === 'fenced') open.delete(p);
     else {
       part.catchup = high;
