@@ -10,6 +10,7 @@ import kafkajs from 'kafkajs';
 import { TributaryError } from '../errors';
 import { silenceClientLogs } from '../kafka/client';
 import { register as registerDev } from './commands/dev';
+import { register as registerLag } from './commands/lag';
 import { register as registerPublish } from './commands/publish';
 import { register as registerRegistry } from './commands/registry';
 import { register as registerRun } from './commands/run';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerUp(program);
   registerRun(program);
+  registerLag(program);
   return program;
 }
 
@@ -85,5 +87,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`tributary: ${code}${message}\n`);
     if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = exitCodeFor(error);
+    // The error is said; a client still closing (a kafkajs consumer caught mid-join) must not
+    // keep the process alive. Unref'd: a process that drains by itself exits at once.
+    setTimeout(() => process.exit(), 500).unref();
   }
 }
