@@ -29,7 +29,7 @@ export const ERROR_CODES = {
   TRB_STATE_INVALID: 'Redis refused a state command or holds state that cannot be read (wrong key type, script error, bad JSON)',
   TRB_STATE_UNAVAILABLE: 'the derived state is being rebuilt or caught up and is not served yet',
   TRB_UNAUTHORIZED: 'the API needs `Authorization: Bearer <API_TOKEN>`',
-  TRB_NOT_FOUND: 'no such route, SKU, SKU at warehouse or order',
+  TRB_NOT_FOUND: 'no such route, SKU, SKU at warehouse, order or consumer group',
   TRB_INTERNAL: 'the API failed unexpectedly (see its log)',
 } as const;
 

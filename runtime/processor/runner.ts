@@ -118,6 +118,8 @@ interface OpenPartition {
   catchup: Record<string, string> | null;
   /** Why a caught-up partition still waits (an upstream processor catching up), for readiness. */
   waiting?: string | null;
+  /** The upstream epochs this partition's state was caught up with (store → epoch). */
+  upstreamSeen?: Record<string, string | null>;
 }
 
 interface Decoded {
@@ -154,7 +156,6 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   let stopping = false;
   const onTableUpdate = declaration.onTableUpdate;
   const upstream = (declaration.upstream ?? []).map((other: string) => naming.store(other));
-  const upstreamEpochs = new Map<string, string | null>();
 
   // Tables first: no input is folded before the item master is read to its end.
   const tableKeys = new Map((declaration.tables as readonly string[]).map((t) => [t, options.tableKeys[t] as (value: unknown) => string]));
@@ -304,13 +305,19 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
         for (const p of assigned) void withPartition(p, () => ensureOpen(p)).catch((error) => partitionFailed(p, error));
         return;
       }
-      for (const other of upstream) {
-        const otherEpoch = await redis.get(epochKey(other));
-        const before = upstreamEpochs.get(other);
-        upstreamEpochs.set(other, otherEpoch);
-        if (before !== undefined && before !== otherEpoch) {
-          log.warn({ upstream: other }, 'an upstream state was rebuilt: catching up again before serving');
-          for (const p of assigned) void withPartition(p, () => markCatchingUp(p)).catch((error) => partitionFailed(p, error));
+      // An upstream rebuilt since a serving partition caught up: what it derived may be mid-way.
+      const upstreamNow: Record<string, string | null> = {};
+      for (const other of upstream) upstreamNow[other] = await redis.get(epochKey(other));
+      for (const [p, part] of open) {
+        if (part.catchup !== null || upstream.length === 0) continue;
+        if (part.upstreamSeen === undefined) {
+          part.upstreamSeen = upstreamNow;
+          continue;
+        }
+        const rebuilt = upstream.filter((other) => part.upstreamSeen?.[other] !== upstreamNow[other]);
+        if (rebuilt.length > 0) {
+          log.warn({ partition: p, upstream: rebuilt }, 'an upstream state was rebuilt: catching up again before serving');
+          void withPartition(p, () => markCatchingUp(p)).catch((error) => partitionFailed(p, error));
         }
       }
       for (const [p, part] of open) {
@@ -460,12 +467,14 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
    */
   async function tryServe(p: number, part: OpenPartition): Promise<void> {
     if (part.catchup === null || !isCaughtUp(part.watermarks, part.catchup)) return;
+    const seen: Record<string, string | null> = {};
     for (const other of upstream) {
-      const { settled, detail } = await storeSettled(redis, other);
+      const { settled, detail, epoch: otherEpoch } = await storeSettled(redis, other);
       if (!settled) {
         part.waiting = detail;
         return;
       }
+      seen[other] = otherEpoch;
     }
     part.waiting = null;
     const { high } = await offsetsAt(p);
@@ -477,6 +486,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     }
     part.catchup = done ? null : high;
     if (done) {
+      part.upstreamSeen = seen;
       metrics.partitionReady.set({ processor: name, partition: String(p) }, 1);
       log.info({ partition: p }, 'partition caught up: serving');
     }

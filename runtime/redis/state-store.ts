@@ -269,11 +269,11 @@ export function advance(watermarks: Watermarks, applied: Iterable<{ topic: strin
  * processor waits for this before it serves what it derived from that processor's outputs
  * (atp from orders' reservations), so a rebuild upstream is never served half-done.
  */
-export async function storeSettled(redis: Redis, processor: string): Promise<{ settled: boolean; detail: string }> {
+export async function storeSettled(redis: Redis, processor: string): Promise<{ settled: boolean; detail: string; epoch: string | null }> {
   assertProcessorName(processor);
   return withRedis(`check the ${processor} state`, async () => {
     const epoch = await redis.get(epochKey(processor));
-    if (epoch === null) return { settled: false, detail: `${processor} has no state yet (not started, or its state was lost)` };
+    if (epoch === null) return { settled: false, epoch, detail: `${processor} has no state yet (not started, or its state was lost)` };
     const watermarks: string[] = [];
     let cursor = '0';
     do {
@@ -281,9 +281,11 @@ export async function storeSettled(redis: Redis, processor: string): Promise<{ s
       cursor = next;
       watermarks.push(...found);
     } while (cursor !== '0');
-    if (watermarks.length === 0) return { settled: false, detail: `${processor} has stamped no partition yet` };
+    if (watermarks.length === 0) return { settled: false, epoch, detail: `${processor} has stamped no partition yet` };
     const marks = await Promise.all(watermarks.map((key) => redis.hmget(key, EPOCH_FIELD, CATCHUP_FIELD)));
     const busy = marks.filter(([partitionEpoch, catchup]) => partitionEpoch !== epoch || catchup !== null).length;
-    return busy === 0 ? { settled: true, detail: `${processor}: ${watermarks.length} partitions serving` } : { settled: false, detail: `${processor}: ${busy} of ${watermarks.length} partitions catching up` };
+    return busy === 0
+      ? { settled: true, epoch, detail: `${processor}: ${watermarks.length} partitions serving` }
+      : { settled: false, epoch, detail: `${processor}: ${busy} of ${watermarks.length} partitions catching up` };
   });
 }
