@@ -36,6 +36,7 @@ const { ConfigResourceTypes, Partitioners } = kafkajs;
 
 export const DEFAULT_SCHEMAS_TOPIC = '_schemas';
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
+const CLOSE_ON_FAILURE_MS = 2_000;
 const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 // Confluent's NOOP key: ignored by every reader, and a tombstone so compaction drops it.
 const NOOP_RECORD: LogRecord = { key: JSON.stringify({ keytype: 'NOOP', magic: 0 }), value: null };
@@ -123,7 +124,8 @@ export class KafkaSchemaLog implements SchemaLog {
       await store.catchUp(readTimeoutMs);
       return store;
     } catch (error) {
-      await store.close();
+      // Closing a consumer caught mid-join can wait for the join to end: say what failed first.
+      await Promise.race([store.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSE_ON_FAILURE_MS).unref())]);
       const timedOut = error instanceof RegistryError && error.errorCode === ERROR.TIMEOUT;
       const why = timedOut
         ? `did not read it to its end within ${readTimeoutMs / 1000} s; raise --read-timeout or check the brokers`

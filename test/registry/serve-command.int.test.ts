@@ -60,7 +60,9 @@ describe('tributary registry serve', () => {
 
 describe('tributary registry serve start-up deadline', () => {
   it('says in one line that it could not read the topic within --read-timeout, and exits 3', async () => {
-    // Enough records that no reader gets through them (and joins its group) within a millisecond.
+    // Enough records (~3 MB) that no reader gets through them within a millisecond: more than one
+    // fetch of at most 1 MB per partition, so the deadline's timer runs between two fetches (with
+    // one small fetch, the whole topic could be applied in the tick before the timer fires).
     const kafka = createKafka(testStack().brokers, 'registry-cli-test');
     const admin = kafka.admin();
     await admin.connect();
@@ -73,8 +75,8 @@ describe('tributary registry serve start-up deadline', () => {
     await producer.connect();
     try {
       const noop = { key: JSON.stringify({ keytype: 'NOOP', magic: 0 }), value: null };
-      for (let batch = 0; batch < 4; batch += 1) {
-        await producer.send({ topic: slowTopic, messages: Array.from({ length: 500 }, () => noop) });
+      for (let batch = 0; batch < 40; batch += 1) {
+        await producer.send({ topic: slowTopic, messages: Array.from({ length: 1_000 }, () => noop) });
       }
     } finally {
       await producer.disconnect();
