@@ -40,7 +40,6 @@
  * else (a bug, state Redis refuses) stops that partition and makes the processor not ready,
  * rather than crash-looping.
  */
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { classifyForDeadLetter, deadLetterOf, deadLetterTopic, toDeadLetterMessage } from '../dlq';
@@ -644,9 +643,4 @@ function isCaughtUp(watermarks: Record<string, string>, target: Record<string, s
 
 function messageOf(messages: readonly KafkaMessage[], record: BatchRecord): KafkaMessage {
   return messages.find((m) => m.offset === record.offset) as KafkaMessage;
-}
-
-/** An id for this process in logs and client ids. */
-export function instanceId(): string {
-  return randomUUID().slice(0, 8);
 }

@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
 import { TributaryError } from '../errors';
-import { chunks, encodeApplyArgs, type PartitionBatch, type Watermarks } from './apply-args';
+import { chunks, encodeApplyArgs, type PartitionBatch } from './apply-args';
 import { withRedis } from './failure';
 import { judgeIntegrity, type IntegrityReport } from './integrity';
 import { allPartitionsPattern, assertProcessorName, CATCHUP_FIELD, EPOCH_FIELD, epochKey, partitionKeys, partitionPattern, seenMember, topicsOf, viewKey } from './keys';
@@ -251,16 +251,6 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
  */
 export function newEpoch(atMs: number): string {
   return `${String(Math.floor(atMs)).padStart(15, '0')}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Watermarks after a batch: the highest offset applied per topic (helper for the runtime). */
-export function advance(watermarks: Watermarks, applied: Iterable<{ topic: string; offset: string }>): Record<string, string> {
-  const next: Record<string, string> = { ...watermarks };
-  for (const { topic, offset } of applied) {
-    const before = next[topic];
-    if (before === undefined || BigInt(offset) > BigInt(before)) next[topic] = offset;
-  }
-  return next;
 }
 
 /**
