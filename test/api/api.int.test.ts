@@ -21,7 +21,7 @@ import { createMetrics, type Metrics } from '../../runtime/metrics';
 import { CATCHUP_FIELD, EPOCH_FIELD, epochKey, partitionKeys, viewKey } from '../../runtime/redis/keys';
 import { freePort } from '../../runtime/stack/ports';
 import { uniqueName } from '../harness/names';
-import { testStack } from '../harness/stack';
+import { testStack, redisDb } from '../harness/stack';
 import { waitFor } from '../harness/wait';
 
 /** This file's Redis database: never 0 (the dev stack's), flushed freely. */
@@ -30,12 +30,6 @@ const ATP_PARTITIONS = 4;
 const ORDER_PARTITIONS = 2;
 const T1 = Date.UTC(2026, 2, 1, 12, 0, 0); // 2026-03-01T12:00:00.000Z
 const T2 = Date.UTC(2026, 2, 2, 8, 15, 30, 250); // 2026-03-02T08:15:30.250Z
-
-function dbUrl(url: string, db: number): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${db}`;
-  return parsed.toString();
-}
 
 let redis: Redis;
 const clients: Redis[] = [];
@@ -136,7 +130,7 @@ const SKU_10042 = {
 };
 
 beforeAll(async () => {
-  redis = client(dbUrl(testStack().redisUrl, DB));
+  redis = client(redisDb(testStack().redisUrl, DB));
   expect((await redis.client('INFO')) as string).toContain(`db=${DB}`);
   await redis.flushdb();
 });
@@ -253,9 +247,9 @@ describe('ATP answers', () => {
 
   it('each answer is read in ONE MULTI/EXEC: epoch, every watermark, every partition view', async () => {
     const stores = await seededStores();
-    const own = client(dbUrl(testStack().redisUrl, DB));
+    const own = client(redisDb(testStack().redisUrl, DB));
     const addr = /addr=(\S+)/.exec(String(await own.client('INFO')))?.[1];
-    const monitor = await client(dbUrl(testStack().redisUrl, DB)).monitor();
+    const monitor = await client(redisDb(testStack().redisUrl, DB)).monitor();
     const seen: string[] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (source === addr) seen.push([String(args[0]).toLowerCase(), ...args.slice(1)].join(' '));

@@ -14,18 +14,14 @@ import { createDecoder } from '../../runtime/kafka/decode';
 import { createKafka } from '../../runtime/kafka/client';
 import { log } from '../../runtime/log';
 import { uniqueName } from '../harness/names';
-import { testStack } from '../harness/stack';
+import { redisDb, testStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
 import type { InputRecord } from '../reference/types';
 import { deploy, publish, waitCaughtUp, type Deployment } from './pipeline-harness';
 
 const stack = testStack();
 const DB = 14;
-const redisUrl = (() => {
-  const parsed = new URL(stack.redisUrl);
-  parsed.pathname = `/${DB}`;
-  return parsed.toString();
-})();
+const redisUrl = redisDb(stack.redisUrl, DB);
 const PROCESSORS = ['orders', 'atp', 'customers'];
 // Commands whose payload is a function of their cause alone: a rebuild must re-emit exactly these ids.
 const CAUSE_ONLY = new Set(['CancelSalesOrder', 'PostGoodsIssue', 'NotifyShipment', 'CreateCreditMemo', 'NotifyBackorder', 'RejectOrder', 'PostInventoryAdjustment', 'PostCycleCount']);

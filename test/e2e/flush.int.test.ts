@@ -13,14 +13,14 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startComponents, type Components } from '../../runtime/app/components';
 import { log } from '../../runtime/log';
 import type { AtpRow, OrderStatus } from '../reference/fold';
-import { testStack } from '../harness/stack';
+import { redisDb, testStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
 import { deploy, expected, publish, servedFromRedis, waitCaughtUp, workload, type Deployment } from './pipeline-harness';
 
 const stack = testStack();
 // A database index no other test file uses: this file flushes it (the dev stack's db 0 is shared).
 const DB = 13;
-const redisUrl = withDb(stack.redisUrl, DB);
+const redisUrl = redisDb(stack.redisUrl, DB);
 const PARTITIONS = 6;
 // Every deployment of this file names its stores `<label>-<unique>.atp` / `.orders`.
 const LABEL = 'flush';
@@ -36,12 +36,6 @@ afterAll(async () => {
   if (flusher) await flush();
   flusher?.disconnect();
 });
-
-function withDb(url: string, db: number): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${db}`;
-  return parsed.toString();
-}
 
 async function start(deployment: Deployment): Promise<Components> {
   const components = await startComponents({

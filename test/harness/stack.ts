@@ -26,3 +26,10 @@ export function testStack(): TestStack {
 export function stackEnv(stack: TestStack = testStack()): Record<string, string> {
   return { KAFKA_BROKERS: stack.brokers.join(','), SCHEMA_REGISTRY_URL: stack.registryUrl, REDIS_URL: stack.redisUrl };
 }
+
+/** The test stack's Redis URL on another database index: a test that flushes keeps to its own db. */
+export function redisDb(url: string, db: number): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
+}
