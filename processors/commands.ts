@@ -11,7 +11,7 @@
  * intermediate states: the lines a cancelled order reports, an availability figure): one id then
  * never carries two bodies, by construction.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { deterministicId } from '../runtime/processor/ids';
 import type { Output } from '../runtime/processor/types';
 import type { Meta } from './types';
@@ -45,7 +45,7 @@ export interface Cause {
 }
 
 function command(topic: string, type: ErpCommandType | CrmCommandType, key: string, cause: Cause, payload: Record<string, unknown>): Output {
-  const digest = createHash('sha256').update(JSON.stringify(payload)).digest('hex').slice(0, 16);
+  const digest = hash('sha256', JSON.stringify(payload), 'hex').slice(0, 16);
   const role = `command:${type}:${digest}`;
   const value: CommandValue = {
     commandId: deterministicId(cause.topic, cause.meta.eventId, role),

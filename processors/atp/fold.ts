@@ -90,13 +90,46 @@ export function emptyAtpState(sku: string, warehouse: string): AtpState {
   return { sku, warehouse, count: null, baseline: 0, settledBefore: null, watermark: null, recent: [], reservations: {}, reserved: 0, asOf: null, lastSent: null };
 }
 
+/**
+ * Running sums over `recent`, kept on the state object under a symbol (never serialised) and
+ * updated by the two functions that change `recent`; rebuilt when absent (a state parsed from
+ * JSON, once per batch). Without them every fold summed its row's whole grace window again — on a
+ * hot row thousands of movements, a third of the folds' time at 100,000 events. Quantities are
+ * integers, so the sums are exactly the ones the window would give.
+ */
+const SUMS = Symbol('atp.recentSums');
+
+interface RecentSums {
+  /** Σ delta over `recent`. */
+  total: number;
+  /** The count time `after` is for; null: not computed. */
+  afterAt: number | null;
+  /** Σ delta over `recent` with occurredAt > afterAt. */
+  after: number;
+}
+
+function sumsOf(state: AtpState): RecentSums {
+  const holder = state as AtpState & { [SUMS]?: RecentSums };
+  let sums = holder[SUMS];
+  if (sums === undefined) {
+    sums = { total: state.recent.reduce((sum, [, delta]) => sum + delta, 0), afterAt: null, after: 0 };
+    Object.defineProperty(state, SUMS, { value: sums, writable: true, enumerable: false, configurable: true });
+  }
+  return sums;
+}
+
 export function onHandOf(state: AtpState): number {
   const { count } = state;
   const settled = state.settledBefore ?? Number.NEGATIVE_INFINITY;
+  const sums = sumsOf(state);
   if (count && count.at >= settled) {
-    return state.recent.reduce((sum, [t, delta]) => (t > count.at ? sum + delta : sum), count.qty);
+    if (sums.afterAt !== count.at) {
+      sums.after = state.recent.reduce((sum, [t, delta]) => (t > count.at ? sum + delta : sum), 0);
+      sums.afterAt = count.at;
+    }
+    return count.qty + sums.after;
   }
-  return state.recent.reduce((sum, [, delta]) => sum + delta, state.baseline);
+  return state.baseline + sums.total;
 }
 
 export function safetyStockOf(item: Item | undefined, warehouse: string): number {
@@ -130,7 +163,12 @@ function advance(state: AtpState, t: number, graceMs: number): void {
   const settled = state.settledBefore ?? Number.NEGATIVE_INFINITY;
   let k = 0;
   while (k < state.recent.length && (state.recent[k] as [number, number])[0] < horizon) k++;
+  const sums = sumsOf(state);
   const leaving = state.recent.splice(0, k);
+  for (const [at, delta] of leaving) {
+    sums.total -= delta;
+    if (sums.afterAt !== null && at > sums.afterAt) sums.after -= delta;
+  }
   const { count } = state;
   if (count && count.at >= settled && count.at < horizon) {
     state.baseline = leaving.reduce((sum, [at, delta]) => (at > count.at ? sum + delta : sum), count.qty);
@@ -148,7 +186,10 @@ function applyMovement(state: AtpState, t: number, delta: number, graceMs: numbe
   } else {
     let i = state.recent.length;
     while (i > 0 && (state.recent[i - 1] as [number, number])[0] > t) i--;
+    const sums = sumsOf(state);
     state.recent.splice(i, 0, [t, delta]);
+    sums.total += delta;
+    if (sums.afterAt !== null && t > sums.afterAt) sums.after += delta;
     advance(state, t, graceMs);
   }
   return late;

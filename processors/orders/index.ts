@@ -6,12 +6,15 @@ import type { TableView } from '../../runtime/processor/table';
 import { defineProcessor } from '../../runtime/processor/types';
 import type { Item } from '../types';
 import { foldOrders, ORDERS_INPUTS, ORDERS_OUTPUTS, type OrderState, type OrdersContext } from './fold';
+import { MOVEMENTS_TOPIC } from './movements';
 
 export default defineProcessor<OrderState, OrdersContext>({
   name: 'orders',
   inputs: ORDERS_INPUTS,
   tables: ['item.upserted'],
   outputs: ORDERS_OUTPUTS,
+  // The repartition to atp: no CloudEvents headers on its records (runtime/processor/types.ts).
+  internalOutputs: [MOVEMENTS_TOPIC],
   keyOf: (_topic, value) => (value as { orderId: string }).orderId,
   fold: foldOrders,
   createContext: (tables) => ({ items: requireTable<Item>(tables, 'item.upserted') }),
