@@ -144,6 +144,9 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
+        // A topic created moments ago may not have a leader the broker admits to yet (a busy
+        // broker takes seconds): retry sends for ~30 s rather than kafkajs' ~10 s before failing.
+        retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 5_000 },
       });
       await created.connect();
       producer = created;

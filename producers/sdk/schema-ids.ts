@@ -12,6 +12,7 @@ import { RegistryError } from '../../runtime/errors';
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 const SUBJECT_NOT_FOUND = 40401;
 const SCHEMA_NOT_FOUND = 40403;
+const POST_ATTEMPTS = 3;
 
 export interface SchemaIds {
   /** The id of `schema` under `subject`, registering it there if the subject does not have it. */
@@ -23,7 +24,24 @@ export function schemaIds(registryUrl: string, timeoutMs = 10_000): SchemaIds {
   const auth: Record<string, string> = authorization ? { authorization } : {};
   const cache = new Map<string, Promise<number>>();
 
+  /**
+   * A registry that answers slowly (a timeout) or with a 5xx is asked again, twice, before the
+   * error goes up: one slow answer on a loaded machine failed a million-event publish. A registry
+   * that refuses the connection fails at once: it is down, and the caller says so.
+   */
   async function post(path: string, schema: Record<string, unknown>): Promise<{ status: number; body: { id?: number; error_code?: number; message?: string } }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await postOnce(path, schema);
+      } catch (error) {
+        const slow = error instanceof RegistryError && (error.status >= 500 || ((error as { cause?: Error }).cause?.name === 'TimeoutError'));
+        if (!slow || attempt >= POST_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
+  }
+
+  async function postOnce(path: string, schema: Record<string, unknown>): Promise<{ status: number; body: { id?: number; error_code?: number; message?: string } }> {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {

@@ -22,8 +22,8 @@ export function securityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<Kafk
   const ca = read('KAFKA_SSL_CA');
   const cert = read('KAFKA_SSL_CERT');
   const key = read('KAFKA_SSL_KEY');
-  const tls = env.KAFKA_SSL === 'true' || Boolean(ca || cert);
-  const ssl = tls ? { rejectUnauthorized: env.KAFKA_SSL_REJECT_UNAUTHORIZED !== 'false', ca, cert, key } : undefined;
+  const tls = flag(env, 'KAFKA_SSL', false) || Boolean(ca || cert);
+  const ssl = tls ? { rejectUnauthorized: flag(env, 'KAFKA_SSL_REJECT_UNAUTHORIZED', true), ca, cert, key } : undefined;
 
   const mechanism = env.KAFKA_SASL_MECHANISM?.toLowerCase();
   if (!mechanism) return { ssl };
@@ -39,6 +39,14 @@ export function securityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<Kafk
     throw new ConfigError(`KAFKA_SASL_MECHANISM=${mechanism} is not supported: use scram-sha-512, scram-sha-256 or plain`);
   }
   return { ssl, sasl: { mechanism, username, password } as SASLOptions };
+}
+
+/** A true/false env var (unset or empty: the default); anything else would silently mean one or the other. */
+function flag(env: NodeJS.ProcessEnv, name: string, byDefault: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return byDefault;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new ConfigError(`${name}="${raw}" must be true or false`);
 }
 
 let clientLogLevel: logLevel = logLevel.WARN;
