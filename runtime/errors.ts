@@ -29,8 +29,11 @@ export const ERROR_CODES = {
   TRB_STATE_INVALID: 'Redis refused a state command or holds state that cannot be read (wrong key type, script error, bad JSON)',
   TRB_STATE_UNAVAILABLE: 'the derived state is being rebuilt or caught up and is not served yet',
   TRB_UNAUTHORIZED: 'the API needs `Authorization: Bearer <API_TOKEN>`',
-  TRB_NOT_FOUND: 'no such route, SKU, SKU at warehouse, order or consumer group',
+  TRB_NOT_FOUND: 'no such route, SKU, SKU at warehouse, order, consumer group or registry subject (version)',
   TRB_INTERNAL: 'the API failed unexpectedly (see its log)',
+  TRB_GROUP_ACTIVE: 'the consumer group has live members; stop them before resetting or rebuilding',
+  TRB_SCHEMA_INCOMPATIBLE: 'a local schema is not compatible with the versions the registry holds',
+  TRB_OUTPUT_REFUSED: 'the broker refused a processor output for good (too large, invalid): its partition stops until fixed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

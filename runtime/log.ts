@@ -3,6 +3,9 @@
  * LOG_LEVEL, secrets redacted wherever they appear in a logged object.
  */
 import pino from 'pino';
+import { ConfigError } from './errors';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const REDACTED_PATHS = [
   'password',
@@ -18,13 +21,17 @@ export const REDACTED_PATHS = [
   '*.sasl.password',
   'headers.authorization',
   'headers.Authorization',
+  // ioredis errors carry the command that failed: AUTH's are the Redis username and password, and
+  // other commands' are state and payloads (found by test/faults/secrets.int.test.ts).
+  '*.command.args',
+  '*.cause.command.args',
 ];
 
 export type Logger = pino.Logger;
 
 export function createLogger(bindings: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
-    level: process.env.LOG_LEVEL ?? 'info',
+    level: logLevelFrom(process.env),
     base: { service: 'tributary', ...bindings },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -33,3 +40,16 @@ export function createLogger(bindings: Record<string, unknown> = {}, destination
 }
 
 export const log = createLogger();
+
+/** LOG_LEVEL when it names a pino level, else info: the logger exists before the CLI can refuse a bad one (checkLogLevel). */
+export function logLevelFrom(env: NodeJS.ProcessEnv): string {
+  const raw = env.LOG_LEVEL;
+  return raw !== undefined && LEVELS.includes(raw) ? raw : 'info';
+}
+
+/** A LOG_LEVEL that is set and names no level is a TRB_CONFIG error listing the levels. */
+export function checkLogLevel(env: NodeJS.ProcessEnv = process.env): void {
+  const raw = env.LOG_LEVEL;
+  if (raw === undefined || raw === '' || LEVELS.includes(raw)) return;
+  throw new ConfigError(`LOG_LEVEL="${raw}" is not a log level: set it to one of ${LEVELS.join(', ')}`);
+}

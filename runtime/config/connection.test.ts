@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConnection } from './connection';
+import { resolveConnection, resolveRegistryUrl } from './connection';
 import { writeStackRecord, type StackRecord } from './home';
 
 function homeWith(kafkaPid: number): string {
@@ -30,5 +30,18 @@ describe('resolveConnection security', () => {
   it('is env for brokers from KAFKA_BROKERS, and for a record naming brokers it was given (pid 0)', () => {
     expect(resolveConnection({ ...sasl, TRIBUTARY_HOME: homeWith(10), KAFKA_BROKERS: 'prod:9093' }).security).toBe('env');
     expect(resolveConnection({ ...sasl, TRIBUTARY_HOME: homeWith(0) }).security).toBe('env');
+  });
+});
+
+describe('resolveRegistryUrl', () => {
+  it('needs only SCHEMA_REGISTRY_URL: no Kafka, Redis or local stack', () => {
+    const home = mkdtempSync(join(tmpdir(), 'tributary-connection-empty-'));
+    expect(resolveRegistryUrl({ SCHEMA_REGISTRY_URL: 'http://registry:8081/', TRIBUTARY_HOME: home })).toBe('http://registry:8081');
+    expect(() => resolveConnection({ SCHEMA_REGISTRY_URL: 'http://registry:8081/', TRIBUTARY_HOME: home })).toThrow(/no local stack/);
+  });
+
+  it("falls back to the local stack's registry, and refuses a URL that is not http(s)", () => {
+    expect(resolveRegistryUrl({ TRIBUTARY_HOME: homeWith(10) })).toBe('http://127.0.0.1:4002');
+    expect(() => resolveRegistryUrl({ SCHEMA_REGISTRY_URL: 'ftp://registry' })).toThrow(/must use http: or https:/);
   });
 });

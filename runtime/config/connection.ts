@@ -48,6 +48,15 @@ function parseUrl(name: string, value: string, protocols: string[]): string {
   return value.replace(/\/+$/, '');
 }
 
+/**
+ * The registry alone, for commands that need nothing else (`schemas` in a CI job that sets only
+ * SCHEMA_REGISTRY_URL): the env var if set, else the local stack's registry.
+ */
+export function resolveRegistryUrl(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SCHEMA_REGISTRY_URL) return parseUrl('SCHEMA_REGISTRY_URL', env.SCHEMA_REGISTRY_URL, ['http:', 'https:']);
+  return resolveConnection(env).registryUrl;
+}
+
 export function resolveConnection(env: NodeJS.ProcessEnv = process.env): Connection {
   const needStack = !env.KAFKA_BROKERS || !env.SCHEMA_REGISTRY_URL || !env.REDIS_URL;
   let stack: StackRecord | undefined;

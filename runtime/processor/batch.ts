@@ -9,9 +9,11 @@
  *    state in place before throwing (folds own their state, ./types.ts), so that key is folded
  *    again from its loaded JSON with the batch's earlier good records: their outputs were
  *    already kept, and folds are deterministic, so the state comes out as if the poison record
- *    had never been there.
+ *    had never been there. The JSON is the one the state was read from (`loadedJson`) when the
+ *    caller has it: serialising every touched state again just in case was a tenth of a chunk.
  *  - Everything else is applied: its eventId is recorded, its outputs are collected in order.
  */
+import { seenMember } from '../redis/keys';
 import type { Output, ProcessorDeclaration } from './types';
 
 /** A decoded record of one input topic, ready to fold. */
@@ -44,7 +46,12 @@ export interface FoldBatchInput<S, Ctx, O = Output> {
   records: readonly BatchRecord[];
   /** The states loaded for the batch's keys; the fold may mutate them. */
   loaded: ReadonlyMap<string, S>;
-  /** Event ids of the batch already applied before (per topic: the batch is one topic). */
+  /** The JSON each loaded state was parsed from; absent, the states are serialised before they are folded. */
+  loadedJson?: ReadonlyMap<string, string>;
+  /**
+   * The records already applied before, as `seenMember(topic, eventId)` (runtime/redis/keys.ts):
+   * a batch may hold records of several input topics, and an eventId is unique per topic.
+   */
   alreadySeen: ReadonlySet<string>;
   /**
    * Turns an output into what the caller produces (Avro encoding); runs inside the record's
@@ -55,7 +62,7 @@ export interface FoldBatchInput<S, Ctx, O = Output> {
   generation?: string;
 }
 
-export function foldBatch<S, Ctx, O = Output>({ declaration, ctx, records, loaded, alreadySeen, encode, generation }: FoldBatchInput<S, Ctx, O>): FoldedBatch<S, O> {
+export function foldBatch<S, Ctx, O = Output>({ declaration, ctx, records, loaded, loadedJson, alreadySeen, encode, generation }: FoldBatchInput<S, Ctx, O>): FoldedBatch<S, O> {
   const states = new Map<string, S | undefined>();
   const pristine = new Map<string, string>();
   const outputs: O[] = [];
@@ -68,13 +75,14 @@ export function foldBatch<S, Ctx, O = Output>({ declaration, ctx, records, loade
   const current = (key: string): S | undefined => (states.has(key) ? states.get(key) : loaded.get(key));
 
   for (const record of records) {
-    const id = `${record.topic}\u0000${record.eventId}`;
-    if (alreadySeen.has(record.eventId) || seenNow.has(id)) {
+    const id = seenMember(record.topic, record.eventId);
+    if (alreadySeen.has(id) || seenNow.has(id)) {
       duplicates.push(record);
       continue;
     }
     const before = current(record.key);
-    if (!pristine.has(record.key)) pristine.set(record.key, JSON.stringify(before ?? null));
+    // First time the key is folded in this batch: `before` is still the loaded state, untouched.
+    if (!pristine.has(record.key)) pristine.set(record.key, loadedJson ? (loadedJson.get(record.key) ?? 'null') : JSON.stringify(before ?? null));
     try {
       const step = declaration.fold(before, { topic: record.topic, value: record.value, offset: record.offset, generation }, ctx);
       const made = encode ? step.outputs.map(encode) : (step.outputs as unknown as O[]);

@@ -1,11 +1,12 @@
 /**
  * The streaming runtime of one processor, written once for all (issue 4, SPEC §5, §8, §11, §12):
  *
- *   global tables bootstrapped → consume (kafkajs eachBatch, per topic-partition, in chunks)
- *   → decode → dedupe by (topic, meta.eventId) → fold (./batch.ts) → apply state + seen ids +
- *   view + watermark + the batch's outputs and dead letters (an outbox) in ONE Redis Lua call that
- *   first checks the watermarks it started from → produce the outbox (idempotent producer) and
- *   clear it → commit.
+ *   global tables bootstrapped → consume (kafkajs eachBatch, per topic-partition, in chunks;
+ *   a partition's chunks of one fetch grouped: `submit`) → decode → dedupe by (topic,
+ *   meta.eventId) → fold (./batch.ts) → apply state + seen ids + view + watermarks + the group's
+ *   outputs and dead letters (an outbox) in ONE Redis Lua call that first checks the watermarks
+ *   it started from → produce the outputs from memory behind the processing and delete the
+ *   outbox entry (`produceApplied`) → commit (once a second, a hint).
  *
  * Why this order is safe (README "How a processor applies each record exactly once"):
  *  - a crash before the Redis call leaves nothing behind: the records are read again and folded
@@ -41,30 +42,41 @@
  * rather than crash-looping.
  */
 import type { Redis } from 'ioredis';
-import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, TopicMessages } from 'kafkajs';
 import { classifyForDeadLetter, deadLetterOf, deadLetterTopic, toDeadLetterMessage } from '../dlq';
 import { TributaryError } from '../errors';
+import { faultPoint } from '../fault';
 import type { Decoder } from '../kafka/decode';
+import { cachedDefaultPartitioner } from '../kafka/cached-partitioner';
 import { copartitionedAssigner } from '../kafka/copartitioned-assigner';
+import { serialProducer, type SerialProducer } from '../kafka/serial-producer';
 import { isTransient, untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { CATCHUP_FIELD, epochKey } from '../redis/keys';
-import { createStateStore, storeSettled, type StateStore, type ViewWrite } from '../redis/state-store';
+import { CATCHUP_FIELD, EPOCH_FIELD, epochKey, GEN_FIELD, topicsOf } from '../redis/keys';
+import { createStateStore, newEpoch, storeSettled, type StateStore, type ViewWrite } from '../redis/state-store';
 import type { Catalogue } from '../schemas/catalogue';
 import { toEvent } from '../../processors/types';
 import { foldBatch, type BatchRecord } from './batch';
 import type { Naming } from './naming';
-import { parseOutbox, serializeOutbox, type OutboxRecord } from './outbox';
+import { byTopic, decodeOutbox, encodeOutbox, type OutboxRecord } from './outbox';
 import { createOutputEncoder } from './outputs';
 import { startTableFeed, type TableFeed } from './table-feed';
 import type { Output, ProcessorDeclaration, Settings } from './types';
 
-const { Partitioners } = kafkajs;
 
 const TABLES_FIELD = '@tables';
 const DEFAULT_CHUNK = 2_000;
 const EPOCH_CHECK_MS = 2_000;
+/**
+ * Offsets are committed at most this often, by the batches themselves or by a timer when idle, and
+ * on stop. kafkajs' autoCommit sent one OffsetCommit per topic-partition batch — thousands per
+ * minute under a steady trickle, each holding its batch (and so the next fetch) for a round trip —
+ * for offsets that are only a hint: the Redis watermark says what was applied.
+ */
+const COMMIT_INTERVAL_MS = 1_000;
+/** Applied batches of one partition whose produce may still be under way before it applies another. */
+const MAX_PENDING_PRODUCES = 2;
 const MAX_BACKOFF_MS = 30_000;
 export const FETCH_WAIT_MS = 1_000;
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
@@ -115,10 +127,45 @@ interface OpenPartition {
   start: Record<string, bigint>;
   /** Target end offsets while catching up, null when serving. */
   catchup: Record<string, string> | null;
+  /**
+   * Reaching `catchup` means serving: it was taken after every upstream processor was settled, or
+   * there is none. Otherwise the end offsets are taken once more when upstream is settled.
+   */
+  catchupFinal?: boolean;
+  /** The generation the partition's state was built in: folds stamp it on order-dependent outputs. */
+  generation: string;
   /** Why a caught-up partition still waits (an upstream processor catching up), for readiness. */
   waiting?: string | null;
   /** The upstream epochs this partition's state was caught up with (store → epoch). */
   upstreamSeen?: Record<string, string | null>;
+}
+
+/**
+ * The produce of one partition's applied batches, behind its processing (see produceApplied).
+ * Per partition number, not per OpenPartition: a partition opened again after a rebalance waits
+ * for what its previous opening still had in flight.
+ */
+interface ProduceLine {
+  /** The last queued produce; each one starts when the one before it is done. */
+  tail: Promise<void>;
+  /** Batches queued and not done yet. */
+  pending: number;
+  /**
+   * A produce (or the deletion of a produced outbox entry) failed: the outbox in Redis holds
+   * batches not known to be produced. Later queued batches do not send; the partition's next
+   * batch first produces the stored outbox, oldest first (settleOutbox).
+   */
+  dirty: boolean;
+}
+
+/** One chunk of one topic-partition batch, waiting to be processed with its partition's others. */
+interface Submitted {
+  kafkaTopic: string;
+  /** Logical (catalogue) topic. */
+  topic: string;
+  messages: KafkaMessage[];
+  resolve(outcome: 'done' | 'stop'): void;
+  reject(error: unknown): void;
 }
 
 interface Decoded {
@@ -134,14 +181,21 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   const log = options.log.child({ processor: name });
   const group = naming.group(options.group);
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
-  const store = createStateStore<unknown>({ redis, processor: naming.store(name) });
+  // A connection of its own: another processor's or the API's traffic on the shared client does
+  // not queue in front of this one's reads and applies. (Not ioredis' auto-pipelining: it keeps
+  // one pipeline in flight per connection, so concurrent partitions waited for each other.)
+  const stateRedis = redis.duplicate();
+  const store = createStateStore<unknown>({ redis: stateRedis, processor: naming.store(name) });
   const inputs = declaration.inputs as readonly string[];
   const kafkaInputs = inputs.map((t) => naming.topic(t));
   const logicalOf = new Map(inputs.map((t) => [naming.topic(t), t]));
 
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  await untilAvailable(() => producer.connect());
-  const encoder = createOutputEncoder({ registryUrl: options.registryUrl, catalogue: options.catalogue, kafkaTopic: naming.topic });
+  const producer: SerialProducer = await untilAvailable(() =>
+    serialProducer(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: cachedDefaultPartitioner() }), {
+      onReplaced: (error) => log.warn({ err: error }, 'the idempotent producer lost its sequence: replaced it; the unsent outputs go out again under a new producer id'),
+    }),
+  );
+  const encoder = createOutputEncoder({ registryUrl: options.registryUrl, catalogue: options.catalogue, kafkaTopic: naming.topic, internalTopics: declaration.internalOutputs });
   await untilAvailable(() => encoder.prepare(declaration.outputs as readonly string[]));
   const admin = kafka.admin();
   await admin.connect();
@@ -150,9 +204,14 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   const open = new Map<number, OpenPartition>();
   const failed = new Map<number, string>();
   const locks = new Map<number, Promise<unknown>>();
+  const lines = new Map<number, ProduceLine>();
+  const waiting = new Map<number, Submitted[]>();
   let assigned: number[] = [];
   let joined = false;
   let stopping = false;
+  let batchesInFlight = 0;
+  /** Commits every resolved offset not committed yet (kafkajs' own bookkeeping; set by the first batch). */
+  let commitResolved: (() => Promise<void>) | null = null;
   const onTableUpdate = declaration.onTableUpdate;
   const upstream = (declaration.upstream ?? []).map((other: string) => naming.store(other));
 
@@ -205,9 +264,17 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   await consumer.subscribe({ topics: kafkaInputs, fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: Math.max(1, Math.min(6, inputs.length * 2)),
+    autoCommit: false,
+    autoCommitInterval: COMMIT_INTERVAL_MS,
+    // Every topic-partition of a fetch may start at once: batches of one partition wait for each
+    // other on its lock, those of different partitions overlap their Redis and Kafka round trips.
+    partitionsConsumedConcurrently: Math.min(64, inputs.length * 12),
     eachBatch: (payload) => handleBatch(payload),
   });
+  const commitTimer = setInterval(() => {
+    if (batchesInFlight === 0 && !stopping && commitResolved) void commitResolved().catch((error) => log.warn({ err: error }, 'could not commit offsets (a hint only); retrying'));
+  }, COMMIT_INTERVAL_MS);
+  commitTimer.unref();
 
   const epochWatch = setInterval(() => void watchEpoch(), EPOCH_CHECK_MS);
   epochWatch.unref();
@@ -269,21 +336,30 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
         await store.wipe([p]);
       }
       const catchup = Object.keys(high).length > 0 ? high : null;
-      const metaSet: Record<string, string> = { [TABLES_FIELD]: feed.position() };
+      // A rebuilt partition may fold its history in another interleaving than before: its outputs
+      // carry a newer generation so downstream prefers them to what the old state emitted.
+      const generation = laterOf(newEpoch(Date.now()), epoch);
+      const metaSet: Record<string, string> = { [TABLES_FIELD]: feed.position(), [GEN_FIELD]: generation };
       if (catchup) metaSet[CATCHUP_FIELD] = JSON.stringify(catchup);
-      const outcome = await setMarks(p, {}, { metaSet });
+      const outcome = await setMarks(p, {}, { metaSet, metaDelete: catchup ? [] : [CATCHUP_FIELD] });
       if (outcome === 'fenced') throw new TributaryError('TRB_REDIS_UNAVAILABLE', `${name} partition ${p} was stamped by another instance at the same time; retrying`, { retriable: true });
-      part = { watermarks: {}, start: low, catchup };
-      if (report.status === 'lost') {
-        for (const topic of inputs) consumer.seek({ topic: naming.topic(topic), partition: p, offset: low[topic]?.toString() ?? '0' });
-      }
+      part = { watermarks: {}, start: low, catchup, catchupFinal: upstream.length === 0, generation };
+      // 'fresh' too: a flush before the group's first commit (they are a second apart) looks
+      // fresh while the consumer already read past records the state no longer holds, and a
+      // topic-partition that gets no new record would never deliver them again (it stayed
+      // catching up for ever). Reading a partition's first records twice at a real first start is
+      // the price: the second time they are below the watermark and skipped.
+      for (const topic of inputs) consumer.seek({ topic: naming.topic(topic), partition: p, offset: low[topic]?.toString() ?? '0' });
     } else {
       if (report.status === 'behind') log.warn({ partition: p, detail: report.detail }, 'Redis is older than the committed offsets: resuming from Redis');
       const meta = await store.meta(p);
       const catchup = meta[CATCHUP_FIELD] ? (JSON.parse(meta[CATCHUP_FIELD]) as Record<string, string>) : null;
-      part = { watermarks: report.watermarks, start: low, catchup };
+      part = { watermarks: report.watermarks, start: low, catchup, catchupFinal: upstream.length === 0, generation: meta[GEN_FIELD] ?? epoch };
       // A batch applied just before a crash or a rebalance may not have been produced yet.
+      const line = lineOf(p);
+      await line.tail;
       await flushOutbox(p);
+      line.dirty = false;
       if (onTableUpdate && meta[TABLES_FIELD] !== feed.position()) {
         open.set(p, part);
         await refreshPartition(p, () => true);
@@ -319,15 +395,59 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
           void withPartition(p, () => markCatchingUp(p)).catch((error) => partitionFailed(p, error));
         }
       }
-      for (const [p, part] of open) {
-        if (part.catchup !== null) void withPartition(p, () => tryServe(p, part)).catch((error) => partitionFailed(p, error));
+      for (const p of open.keys()) void withPartition(p, () => recheck(p)).catch((error) => partitionFailed(p, error));
+      // An owned partition whose opening failed on a dependency that was down, and that gets no batch to open it.
+      for (const p of assigned) if (!open.has(p) && !failed.has(p)) void withPartition(p, () => ensureOpen(p)).catch((error) => partitionFailed(p, error));
+      // An idle partition whose last produce failed has no next batch to produce its outbox.
+      for (const [p, line] of lines) {
+        if (line.dirty && open.has(p) && !failed.has(p)) {
+          void withPartition(p, () => drainOutbox(p)).catch((error) => (isTransient(error) ? log.warn({ partition: p, err: error }, 'outbox still not produced; retrying') : partitionFailed(p, error)));
+        }
       }
     } catch (error) {
       log.warn({ err: error }, 'cannot check the state epoch');
     }
   }
 
-  async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /**
+   * Compares an open partition with what Redis holds, so an idle partition notices too: wiped or
+   * moved on (`tributary rebuild`, another instance) → open it again (and rebuild it); marked as
+   * catching up by a rebuild of an upstream → stop serving until caught up again.
+   */
+  async function recheck(p: number): Promise<void> {
+    const part = open.get(p);
+    if (!part) return;
+    const stamp = await store.stamp(p);
+    if (stamp[EPOCH_FIELD] !== epoch || !sameOffsets(topicsOf(stamp), part.watermarks)) {
+      log.warn({ partition: p }, 'the partition was wiped or moved on elsewhere (a rebuild, another instance): opening it again');
+      open.delete(p);
+      await ensureOpen(p);
+      return;
+    }
+    const marked = stamp[CATCHUP_FIELD];
+    if (marked !== undefined && part.catchup === null) {
+      log.warn({ partition: p }, 'asked to catch up again (an upstream processor is being rebuilt): not serving until then');
+      part.catchup = JSON.parse(marked) as Record<string, string>;
+      part.catchupFinal = upstream.length === 0;
+      metrics.partitionReady.set({ processor: name, partition: String(p) }, 0);
+    }
+    if (part.catchup !== null) await tryServe(p, part);
+  }
+
+  async function handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { commitOffsetsIfNecessary, uncommittedOffsets, isRunning } = payload;
+    commitResolved = () => commitOffsetsIfNecessary(uncommittedOffsets());
+    batchesInFlight++;
+    try {
+      await consumeBatch(payload);
+    } finally {
+      batchesInFlight--;
+      // Stopping (SIGTERM, SPEC §12): what was applied is committed before kafkajs leaves the group.
+      if (!isRunning()) await commitOffsetsIfNecessary(uncommittedOffsets()).catch((error) => log.warn({ err: error }, 'could not commit offsets on stop'));
+    }
+  }
+
+  async function consumeBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const p = batch.partition;
     const topic = logicalOf.get(batch.topic) as string;
     const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
@@ -337,10 +457,10 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + chunkSize);
-      const outcome = await retrying(() => withPartition(p, () => processChunk(p, batch.topic, topic, chunk)), heartbeat, isRunning);
+      const outcome = await retrying(() => submit(p, { kafkaTopic: batch.topic, topic, messages: chunk }), heartbeat, isRunning);
       if (outcome !== 'done') return;
       resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
-      await commitOffsetsIfNecessary();
+      await commitOffsetsIfNecessary(); // at most every COMMIT_INTERVAL_MS
       await heartbeat();
     }
     const last = batch.messages[batch.messages.length - 1];
@@ -367,51 +487,113 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     }
   }
 
-  /** One chunk of one topic-partition batch: 'done' when applied (or nothing to do), 'stop' to re-fetch. */
-  async function processChunk(p: number, kafkaTopic: string, topic: string, messages: KafkaMessage[]): Promise<'done' | 'stop'> {
-    if (failed.has(p)) return 'stop';
+  /**
+   * Hands one chunk of one topic-partition batch to its partition; resolves 'done' when applied
+   * (or nothing to do), 'stop' to re-fetch. The chunks of a partition's topics that arrive
+   * together (kafkajs hands over every topic-partition of a fetch at once) are processed as ONE
+   * group: one read of seen ids and states, one fold, one Lua apply advancing each topic's
+   * watermark, one produce. Under a steady trickle a fetch brings a few records on each of
+   * orders' six inputs; per topic-partition that was six times the round trips and applies for
+   * the same records. Folding them together is one more interleaving of the topics, which the
+   * folds accept by design (README "How a processor applies …"); within a topic, Kafka's order.
+   */
+  function submit(p: number, chunk: Omit<Submitted, 'resolve' | 'reject'>): Promise<'done' | 'stop'> {
+    return new Promise((resolve, reject) => {
+      const queued = waiting.get(p);
+      if (queued) {
+        queued.push({ ...chunk, resolve, reject });
+        return;
+      }
+      waiting.set(p, [{ ...chunk, resolve, reject }]);
+      // The other topic-partitions of the same fetch are dispatched in this turn: let them join.
+      setImmediate(() => void withPartition(p, () => drain(p)));
+    });
+  }
+
+  /** Processes the chunks waiting for a partition (under its lock), a group at a time. */
+  async function drain(p: number): Promise<void> {
+    const queued = waiting.get(p);
+    if (!queued) return;
+    // At most chunkSize records and one chunk per topic (a topic's next chunk follows its first).
+    const group: Submitted[] = [];
+    const topics = new Set<string>();
+    let records = 0;
+    for (let i = 0; i < queued.length; ) {
+      const chunk = queued[i] as Submitted;
+      if (!topics.has(chunk.topic) && (group.length === 0 || records + chunk.messages.length <= chunkSize)) {
+        group.push(chunk);
+        topics.add(chunk.topic);
+        records += chunk.messages.length;
+        queued.splice(i, 1);
+      } else i++;
+    }
+    if (queued.length === 0) waiting.delete(p);
+    else setImmediate(() => void withPartition(p, () => drain(p)));
+    try {
+      const outcomes = await processGroup(p, group);
+      group.forEach((chunk, i) => chunk.resolve(outcomes[i] as 'done' | 'stop'));
+    } catch (error) {
+      for (const chunk of group) chunk.reject(error);
+    }
+  }
+
+  /** One group of chunks of one partition (one per topic): an outcome per chunk. */
+  async function processGroup(p: number, group: readonly Submitted[]): Promise<('done' | 'stop')[]> {
+    const outcomes = group.map((): 'done' | 'stop' => 'done');
+    if (failed.has(p)) return outcomes.map(() => 'stop');
     const started = process.hrtime.bigint();
     const part = await ensureOpen(p);
-    const applied = part.watermarks[topic];
-    const next = applied === undefined ? (part.start[topic] ?? 0n) : BigInt(applied) + 1n;
-    const pending = messages.filter((m) => BigInt(m.offset) >= next);
-    if (pending.length === 0) return 'done';
-    if (BigInt((pending[0] as KafkaMessage).offset) > next) {
-      // Kafka's position is past what Redis holds (Redis restored older, or a rebuild): read again from there.
-      consumer.seek({ topic: kafkaTopic, partition: p, offset: next.toString() });
-      return 'stop';
-    }
+    await settleOutbox(p);
+    const parts: { index: number; kafkaTopic: string; topic: string; pending: KafkaMessage[] }[] = [];
+    group.forEach(({ kafkaTopic, topic, messages }, index) => {
+      const applied = part.watermarks[topic];
+      const next = applied === undefined ? (part.start[topic] ?? 0n) : BigInt(applied) + 1n;
+      const pending = messages.filter((m) => BigInt(m.offset) >= next);
+      if (pending.length === 0) return;
+      if (BigInt((pending[0] as KafkaMessage).offset) > next) {
+        // Kafka's position is past what Redis holds (Redis restored older, or a rebuild): read again from there.
+        consumer.seek({ topic: kafkaTopic, partition: p, offset: next.toString() });
+        outcomes[index] = 'stop';
+        return;
+      }
+      parts.push({ index, kafkaTopic, topic, pending });
+    });
+    if (parts.length === 0) return outcomes;
 
-    const decoded = await Promise.all(pending.map((message) => decodeOne(kafkaTopic, topic, p, message)));
-    const good = decoded.filter((d) => d.record).map((d) => d.record as BatchRecord);
-    const seen = await store.seenAmong(p, topic, good.map((r) => r.eventId));
-    const loaded = await store.load(p, good.map((r) => r.key));
+    const decoded = await Promise.all(parts.map(({ kafkaTopic, topic, pending }) => Promise.all(pending.map((message) => decodeOne(kafkaTopic, topic, p, message)))));
+    const good = decoded.flatMap((list) => list.filter((d) => d.record).map((d) => d.record as BatchRecord));
+    const eventIds = new Map<string, string[]>();
+    for (const record of good) (eventIds.get(record.topic) ?? eventIds.set(record.topic, []).get(record.topic) as string[]).push(record.eventId);
+    const { seen, states: loaded, json: loadedJson } = await store.readBatch(p, eventIds, good.map((r) => r.key));
     const folded = foldBatch<unknown, unknown, { output: Output; message: Message }>({
       declaration,
       ctx,
       records: good,
       loaded,
+      loadedJson,
       alreadySeen: seen,
       encode: (output) => ({ output, message: encoder.encode(output) }),
-      generation: epoch,
+      generation: part.generation,
     });
 
     const outbox: OutboxRecord[] = folded.outputs.map(({ output, message }) => ({ topic: naming.topic(output.topic), message }));
-    const dead = [
-      ...decoded.filter((d) => d.error !== undefined).map((d) => ({ message: d.message, error: d.error, code: d.code as string })),
-      ...folded.failed.map(({ record, error }) => {
-        const verdict = classifyForDeadLetter(error);
-        return { message: messageOf(pending, record), error, code: 'code' in verdict ? verdict.code : 'TRB_PROCESSING' };
-      }),
-    ];
-    for (const { message, error, code } of dead) {
+    const dead: { kafkaTopic: string; topic: string; message: KafkaMessage; error: unknown; code: string }[] = [];
+    parts.forEach(({ kafkaTopic, topic }, i) => {
+      for (const d of decoded[i] as Decoded[]) if (d.error !== undefined) dead.push({ kafkaTopic, topic, message: d.message, error: d.error, code: d.code as string });
+    });
+    for (const { record, error } of folded.failed) {
+      const from = parts.find((x) => x.topic === record.topic) as (typeof parts)[number];
+      const verdict = classifyForDeadLetter(error);
+      dead.push({ kafkaTopic: from.kafkaTopic, topic: from.topic, message: messageOf(from.pending, record), error, code: 'code' in verdict ? verdict.code : 'TRB_PROCESSING' });
+    }
+    for (const { kafkaTopic, topic, message, error, code } of dead) {
       outbox.push({ topic: deadLetterTopic(kafkaTopic), message: toDeadLetterMessage(deadLetterOf({ topic: kafkaTopic, partition: p, message }, error, name, code)) });
       metrics.deadLetters.inc({ processor: name, topic, code });
       log.warn({ topic: kafkaTopic, partition: p, offset: message.offset, code }, 'record dead-lettered');
     }
 
-    const last = (pending[pending.length - 1] as KafkaMessage).offset;
-    const newWatermarks = { ...part.watermarks, [topic]: last };
+    const newWatermarks = { ...part.watermarks };
+    for (const { topic, pending } of parts) newWatermarks[topic] = (pending[pending.length - 1] as KafkaMessage).offset;
     const puts = new Map<string, unknown>();
     const deletes: string[] = [];
     const views: ViewWrite[] = [];
@@ -422,35 +604,46 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       if (declaration.view) views.push(...declaration.view(key, state));
     }
     const now = Date.now();
-    // The outputs are stored with the state and produced from there (./outbox.ts): exactly the
-    // applied batches' records reach Kafka, whatever crashes or rebalances happen in between.
-    const outcome = await store.applyBatch(p, {
+    // The outputs are stored with the state (./outbox.ts): exactly the applied batches' records
+    // reach Kafka, whatever crashes or rebalances happen in between.
+    faultPoint('before-apply'); // test-only (runtime/fault.ts): a batch folded, not yet written — what a zombie holds
+    const { outcome, outboxSeq } = await store.apply(p, {
       expectedWatermarks: part.watermarks,
       newWatermarks,
       puts,
       deletes,
-      seen: folded.applied.map((r) => ({ topic, eventId: r.eventId, at: now })),
+      seen: folded.applied.map((r) => ({ topic: r.topic, eventId: r.eventId, at: now })),
       views,
-      outbox: serializeOutbox(outbox),
+      outbox: encodeOutbox(outbox),
     });
-    if (outcome === 'fenced') return fenced(p, kafkaTopic);
+    if (outcome === 'fenced') {
+      fenced(p, parts.map((x) => x.kafkaTopic).join(','));
+      for (const { index } of parts) outcomes[index] = 'stop';
+      return outcomes;
+    }
     part.watermarks = newWatermarks;
-    if (outbox.length > 0) await flushOutbox(p);
-    if (part.catchup !== null && isCaughtUp(newWatermarks, part.catchup)) await tryServe(p, part);
-
-    metrics.recordsIn.inc({ processor: name, topic }, pending.length);
-    if (folded.duplicates.length > 0) metrics.duplicates.inc({ processor: name, topic }, folded.duplicates.length);
+    faultPoint('after-apply'); // test-only (runtime/fault.ts): between the Redis write and produce/commit
+    // Counted as applied now: a failed produce below is retried from the outbox, not re-applied.
+    for (const { topic, pending } of parts) metrics.recordsIn.inc({ processor: name, topic }, pending.length);
+    for (const [topic, count] of countBy(folded.duplicates, (r) => r.topic)) metrics.duplicates.inc({ processor: name, topic }, count);
     if (folded.lateBeyondGrace > 0) metrics.lateEvents.inc({ processor: name }, folded.lateBeyondGrace);
-    for (const { output } of folded.outputs) {
-      metrics.recordsOut.inc({ processor: name, topic: output.topic });
-      if (output.topic === 'order.rejected') metrics.rejections.inc({ processor: name });
+    // One labelled update per topic, not per record: prom-client hashes the labels on every call.
+    for (const [outTopic, count] of countBy(folded.outputs, ({ output }) => output.topic)) {
+      metrics.recordsOut.inc({ processor: name, topic: outTopic }, count);
+      if (outTopic === 'order.rejected') metrics.rejections.inc({ processor: name }, count);
     }
-    for (const record of folded.applied) {
-      metrics.endToEndSeconds.observe({ processor: name, topic }, Math.max(0, (now - record.occurredAt) / 1000));
-      metrics.noteApplied(name, record.occurredAt);
+    for (const { topic } of parts) {
+      const endToEnd = metrics.endToEndSeconds.labels({ processor: name, topic });
+      for (const record of folded.applied) {
+        if (record.topic !== topic) continue;
+        endToEnd.observe(Math.max(0, (now - record.occurredAt) / 1000));
+        metrics.noteApplied(name, record.occurredAt);
+      }
     }
+    if (outboxSeq !== null) produceApplied(p, outbox, outboxSeq);
+    if (part.catchup !== null && isCaughtUp(newWatermarks, part.catchup)) await tryServe(p, part);
     metrics.batchSeconds.observe({ processor: name }, Number(process.hrtime.bigint() - started) / 1e9);
-    return 'done';
+    return outcomes;
   }
 
   /** Sets or clears a partition's meta fields alone, fenced like a batch (nothing else changes). */
@@ -461,11 +654,17 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   /**
    * Clears a partition's catch-up mark once it has read its inputs to their end offsets AND every
    * upstream processor (whose outputs it reads: atp ← orders) is settled; the end offsets are
-   * taken again at that moment, so what upstream produced while rebuilding is read too. Called
-   * (under the partition's lock) after a batch reaches the target and by the watch timer.
+   * taken again once upstream is settled, so what upstream produced while rebuilding is read too,
+   * and that target is final. (Taking them again at every batch chased the live traffic: under a
+   * steady load a partition almost never sat exactly at the end of all its inputs, and stayed
+   * catching up — not served — as long as the traffic lasted.) Called (under the partition's
+   * lock) after a batch reaches the target and by the watch timer.
    */
   async function tryServe(p: number, part: OpenPartition): Promise<void> {
     if (part.catchup === null || !isCaughtUp(part.watermarks, part.catchup)) return;
+    // Settled means produced too: a downstream processor (atp) takes this partition's outputs
+    // as complete once it serves.
+    await drainOutbox(p);
     const seen: Record<string, string | null> = {};
     for (const other of upstream) {
       const { settled, detail, epoch: otherEpoch } = await storeSettled(redis, other);
@@ -476,14 +675,19 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       seen[other] = otherEpoch;
     }
     part.waiting = null;
-    const { high } = await offsetsAt(p);
-    const done = isCaughtUp(part.watermarks, high);
-    const outcome = await setMarks(p, part.watermarks, done ? { metaDelete: [CATCHUP_FIELD] } : { metaSet: { [CATCHUP_FIELD]: JSON.stringify(high) } });
+    let target: Record<string, string> | null = null;
+    if (!part.catchupFinal) {
+      const { high } = await offsetsAt(p);
+      if (!isCaughtUp(part.watermarks, high)) target = high;
+    }
+    const done = target === null;
+    const outcome = await setMarks(p, part.watermarks, done ? { metaDelete: [CATCHUP_FIELD] } : { metaSet: { [CATCHUP_FIELD]: JSON.stringify(target) } });
     if (outcome === 'fenced') {
       open.delete(p);
       return;
     }
-    part.catchup = done ? null : high;
+    part.catchup = target;
+    part.catchupFinal = true;
     if (done) {
       part.upstreamSeen = seen;
       metrics.partitionReady.set({ processor: name, partition: String(p) }, 1);
@@ -500,6 +704,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     if (outcome === 'fenced') open.delete(p);
     else {
       part.catchup = high;
+      part.catchupFinal = upstream.length === 0;
       metrics.partitionReady.set({ processor: name, partition: String(p) }, 0);
     }
   }
@@ -542,15 +747,101 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   /** Produces what applied batches left in the partition's outbox, oldest first, then clears it. */
   async function flushOutbox(p: number): Promise<void> {
     const entries = await store.outbox(p);
-    for (const entry of entries) await send(parseOutbox(entry.records));
+    for (const entry of entries) await send(decodeOutbox(entry.records));
     await store.clearOutbox(p, entries.map((e) => e.seq));
+  }
+
+  function lineOf(p: number): ProduceLine {
+    let line = lines.get(p);
+    if (!line) lines.set(p, (line = { tail: Promise.resolve(), pending: 0, dirty: false }));
+    return line;
+  }
+
+  /**
+   * Produces the batch just applied from memory, behind the partition's processing: the caller
+   * goes on to its next batch (and kafkajs to its next fetch) while Kafka acknowledges these.
+   * The records are the ones the Lua call stored under `seq`; reading them back would only cost
+   * time. Why this keeps the guarantees of the README ("How a processor applies …"):
+   *  - Exactly the applied history: the batch is in the outbox in Redis, atomically with its
+   *    state, before it is queued here. A crash, a failed send or a failed HDEL leaves it there,
+   *    and it is produced from there (partition opened, or the partition's next batch after
+   *    `dirty`). Offsets may be committed before the produce is acknowledged: the committed
+   *    offset is only a hint, the Redis watermark (written with the outbox) is the truth.
+   *  - Order: one partition's batches are produced one after the other (each link waits for the
+   *    one before it, its send AND the deletion of its entry). After a failure no later batch of
+   *    the partition is sent from memory: the stored outbox goes out oldest first, so a batch
+   *    never lands after a newer one (a repeat of an older batch can only come before the newer
+   *    batch's own copy, so compacted topics still end on the newest value).
+   *  - Fencing is unchanged: only batches this instance applied are queued, and an instance that
+   *    re-opens the partition first waits for what is queued here (openPartition).
+   * At most MAX_PENDING_PRODUCES batches per partition wait here (settleOutbox) before it applies
+   * another: a broker slower than Redis slows processing down instead of filling memory.
+   */
+  function produceApplied(p: number, records: readonly OutboxRecord[], seq: string): void {
+    const line = lineOf(p);
+    line.pending++;
+    line.tail = line.tail
+      .then(async () => {
+        if (line.dirty) return;
+        try {
+          // An instance paused (GC, SIGSTOP, a VM stall) past its session timeout wakes up with
+          // batches queued here that the partition's new owner already produced from the outbox,
+          // followed by newer ones: sending them now would end a compacted topic (order.status)
+          // on a stale value. Gone from the outbox means produced (or wiped by a rebuild): skip.
+          // A pause between this check and the send still slips through (README "Reliability").
+          if (!(await store.holdsOutbox(p, seq))) {
+            metrics.fenced.inc({ processor: name });
+            log.info({ partition: p }, 'an applied batch was produced by another instance (or wiped by a rebuild) while this one was paused: not producing it again');
+            return;
+          }
+          await send(byTopic(records));
+          await store.clearOutbox(p, [seq]);
+        } catch (error) {
+          line.dirty = true;
+          if (stopping) return;
+          if (!isTransient(error)) {
+            partitionFailed(p, error);
+            return;
+          }
+          metrics.retries.inc({ processor: name, code: error instanceof TributaryError ? error.code : 'TRB_REDIS_UNAVAILABLE' });
+          log.warn({ partition: p, err: error }, 'could not produce (or clear) an applied batch: the partition produces its stored outbox before its next batch (or within seconds if idle)');
+        }
+      })
+      .finally(() => {
+        line.pending--;
+      });
+  }
+
+  /** Before a partition applies: not too much queued, and whatever failed is produced from Redis first. */
+  async function settleOutbox(p: number): Promise<void> {
+    const line = lineOf(p);
+    if (line.pending >= MAX_PENDING_PRODUCES) await line.tail;
+    if (line.dirty) await drainOutbox(p);
+  }
+
+  /** Everything the partition applied is produced: the queue done, a failed part sent again from Redis (throws if Kafka is still down). */
+  async function drainOutbox(p: number): Promise<void> {
+    const line = lineOf(p);
+    await line.tail;
+    if (line.dirty) {
+      await flushOutbox(p);
+      line.dirty = false;
+    }
   }
 
   async function send(topicMessages: TopicMessages[]): Promise<void> {
     if (topicMessages.length === 0) return;
     try {
-      await producer.sendBatch({ topicMessages, acks: -1 });
+      await producer.send(topicMessages);
     } catch (error) {
+      // MESSAGE_TOO_LARGE, INVALID_RECORD, a topic deleted under it: asking again cannot help.
+      if (refusedForGood(error)) {
+        throw new TributaryError(
+          'TRB_OUTPUT_REFUSED',
+          `${name} cannot produce its outputs: the broker refused them (${(error as Error).message}); they stay in the Redis outbox — fix the cause (e.g. the topic's max.message.bytes) and restart`,
+          { cause: error },
+        );
+      }
       throw new TributaryError('TRB_KAFKA_UNAVAILABLE', `${name} could not produce its outputs (${(error as Error).message}); retrying`, { retriable: true, cause: error });
     }
   }
@@ -577,7 +868,8 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
         }
       }
       const last = i + chunkSize > keys.length;
-      const outcome = await store.applyBatch(p, {
+      await settleOutbox(p);
+      const { outcome, outboxSeq } = await store.apply(p, {
         expectedWatermarks: part.watermarks,
         newWatermarks: part.watermarks,
         puts,
@@ -585,13 +877,13 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
         seen: [],
         views,
         metaSet: last ? { [TABLES_FIELD]: feed.position() } : {},
-        outbox: serializeOutbox(outbox),
+        outbox: encodeOutbox(outbox),
       });
       if (outcome === 'fenced') {
         open.delete(p);
         return;
       }
-      if (outbox.length > 0) await flushOutbox(p);
+      if (outboxSeq !== null) produceApplied(p, outbox, outboxSeq);
     }
   }
 
@@ -610,10 +902,14 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       const problems: string[] = [];
       if (!feed.isBootstrapped()) problems.push('global tables still loading');
       if (!joined) problems.push('not in its consumer group yet');
+      // Between a rebalance or a lost epoch and the re-opening, nothing is known about a partition.
+      const opening = assigned.filter((p) => !open.has(p) && !failed.has(p));
+      if (joined && opening.length > 0) problems.push(`partitions ${opening.join(',')} opening`);
       if (failed.size > 0) problems.push(`stopped partitions ${[...failed.keys()].join(',')}: ${[...failed.values()][0]}`);
       if (catchingUp.length > 0) {
         const waiting = [...open.values()].map((part) => part.waiting).find((w) => w);
-        problems.push(`partitions ${catchingUp.join(',')} catching up${waiting ? ` (waiting for ${waiting})` : ''}`);
+        const behind = catchingUp.map((p) => `${p}: ${toGo(open.get(p) as OpenPartition)}`).join(', ');
+        problems.push(`partitions ${catchingUp.join(',')} catching up (records to go ${behind})${waiting ? ` (waiting for ${waiting})` : ''}`);
       }
       return {
         name: `processor ${name}`,
@@ -625,13 +921,28 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       if (stopping) return;
       stopping = true;
       clearInterval(epochWatch);
+      clearInterval(commitTimer);
+      // Batches in flight commit as they end (handleBatch); an idle consumer commits here.
+      if (batchesInFlight === 0 && commitResolved) await commitResolved().catch((error) => log.warn({ err: error }, 'could not commit offsets on stop'));
       await Promise.all([consumer.disconnect(), feed.stop()]);
       await Promise.allSettled([...locks.values()]);
+      await Promise.allSettled([...lines.values()].map((line) => line.tail));
       await producer.disconnect();
       await admin.disconnect();
+      stateRedis.disconnect();
       log.info('processor stopped');
     },
   };
+}
+
+function sameOffsets(a: Record<string, string>, b: Record<string, string>): boolean {
+  const topics = Object.keys(a);
+  return topics.length === Object.keys(b).length && topics.every((topic) => a[topic] === b[topic]);
+}
+
+/** The later of two time-ordered ids (a clock behind the one that stamped the epoch must not go back). */
+function laterOf(a: string, b: string): string {
+  return a > b ? a : b;
 }
 
 function isCaughtUp(watermarks: Record<string, string>, target: Record<string, string>): boolean {
@@ -639,6 +950,31 @@ function isCaughtUp(watermarks: Record<string, string>, target: Record<string, s
     const applied = watermarks[topic];
     return applied !== undefined && BigInt(applied) + 1n >= BigInt(end);
   });
+}
+
+/** kafkajs errors a retry cannot fix; everything else (leadership moves, timeouts, a broker down) is retried. */
+const REFUSED_FOR_GOOD = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_REQUIRED_ACKS']);
+
+function refusedForGood(error: unknown): boolean {
+  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.type === 'string' && REFUSED_FOR_GOOD.has(e.type)) return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
+/** What a catching-up partition still has to read before its target, per topic (for readiness). */
+function toGo(part: OpenPartition): string {
+  const left = Object.entries(part.catchup ?? {})
+    .map(([topic, end]) => [topic, BigInt(end) - (part.watermarks[topic] === undefined ? BigInt(part.start[topic] ?? 0n) : BigInt(part.watermarks[topic] as string) + 1n)] as const)
+    .filter(([, n]) => n > 0n);
+  return left.length === 0 ? 'none' : left.map(([topic, n]) => `${topic} ${n}`).join(' ');
+}
+
+function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(keyOf(item), (counts.get(keyOf(item)) ?? 0) + 1);
+  return counts;
 }
 
 function messageOf(messages: readonly KafkaMessage[], record: BatchRecord): KafkaMessage {

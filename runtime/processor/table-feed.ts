@@ -12,9 +12,10 @@
  * state saw the table as it is now.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { classifyForDeadLetter, deadLetterOf, deadLetterTopic, toDeadLetterMessage } from '../dlq';
 import type { Decoder } from '../kafka/decode';
+import type { SerialProducer } from '../kafka/serial-producer';
 import { untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -23,7 +24,8 @@ import { LatestTable } from './table';
 
 export interface TableFeedOptions {
   kafka: Kafka;
-  producer: Producer;
+  /** Where the table's dead letters go: the processor's producer. */
+  producer: Pick<SerialProducer, 'send'>;
   decoder: Decoder;
   processor: string;
   group: string;
@@ -109,7 +111,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
           checkDone();
         }
       }
-      if (deadLetters.length > 0) await options.producer.send({ topic: deadLetterTopic(batch.topic), messages: deadLetters, acks: -1 });
+      if (deadLetters.length > 0) await options.producer.send([{ topic: deadLetterTopic(batch.topic), messages: deadLetters }]);
       await heartbeat();
     },
   });

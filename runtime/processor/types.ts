@@ -74,6 +74,13 @@ export interface ProcessorDeclaration<S, Ctx> {
   /** Global tables, bootstrapped to their end offsets before any input is folded. */
   tables: readonly string[];
   outputs: readonly string[];
+  /**
+   * Outputs that are internal repartition topics, read only by other processors (orders →
+   * orders.movements → atp): their records carry the content type but no CloudEvents headers.
+   * The value's `meta` holds the same facts, and Kafka clients encode and decode every header of
+   * every record (seven more per record, the largest share of producing one).
+   */
+  internalOutputs?: readonly string[];
   /** The state key an input record belongs to (normally its record key). */
   keyOf(topic: string, value: unknown): string;
   fold: Fold<S, Ctx>;

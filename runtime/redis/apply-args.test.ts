@@ -1,4 +1,4 @@
-/** KEYS/ARGV encoding of apply-batch-4.lua and the caller-side checks; list chunking. */
+/** KEYS/ARGV encoding of apply-batch-5.lua and the caller-side checks; list chunking. */
 import { describe, expect, it } from 'vitest';
 import { chunks, encodeApplyArgs, type PartitionBatch } from './apply-args';
 

@@ -1,5 +1,5 @@
 /**
- * Pure encoding of one partition batch into the KEYS and ARGV of scripts/apply-batch-4.lua (see its header
+ * Pure encoding of one partition batch into the KEYS and ARGV of scripts/apply-batch-5.lua (see its header
  * for the layout), with the checks that belong to the caller's side of the contract: offsets are
  * non-negative integers written as Kafka strings, watermarks only move forward, a key is either
  * put or deleted, an event id is recorded once.
@@ -31,7 +31,7 @@ export interface PartitionBatch<S> {
   /** Meta fields of the watermark hash to delete. */
   metaDelete?: readonly string[];
   /** The records the batch produces, serialized (runtime/processor/outbox.ts); stored with the state. */
-  outbox?: string;
+  outbox?: Buffer | string;
 }
 
 export interface ViewWrite {
@@ -44,7 +44,8 @@ export interface ViewWrite {
 export interface EncodedApply {
   /** View names in KEYS order after the four fixed keys (KEYS[5] is viewNames[0]). */
   viewNames: string[];
-  args: string[];
+  /** Strings, and the outbox as the bytes it was given (Redis arguments are binary-safe). */
+  args: (string | Buffer)[];
 }
 
 export interface ApplyArgsOptions {

@@ -30,6 +30,15 @@ describe('redisFailure', () => {
     }
   });
 
+  it('credentials Redis refuses are TRB_CONFIG, not retriable', () => {
+    for (const message of ['WRONGPASS invalid username-password pair or user is disabled.', 'NOAUTH Authentication required.', "NOPERM this user has no permissions to run the 'evalsha' command"]) {
+      const error = redisFailure(new ReplyError(message), 'apply');
+      expect(error.code).toBe('TRB_CONFIG');
+      expect(error.retriable).toBe(false);
+      expect(error.message).toContain('REDIS_URL');
+    }
+  });
+
   it('passes a TributaryError through unchanged', () => {
     const original = new TributaryError('TRB_CONFIG', 'x');
     expect(redisFailure(original, 'x')).toBe(original);

@@ -15,7 +15,12 @@
  *                                                         orders: view:status     orderId → order.status JSON
  *   watermark field `@catchup`                            present while the partition replays towards a
  *                                                         target (fresh start, rebuild, lost state): the
- *                                                         API must not serve it yet (JSON {topic: offset})
+ *                                                         API must not serve it yet (JSON {topic: offset});
+ *                                                         `tributary rebuild` sets it (with `{}`) on the
+ *                                                         partitions it wipes and on their downstream
+ *   watermark field `@gen`                                the generation the partition's state was built
+ *                                                         in (a time-ordered id, newer for every rebuild
+ *                                                         of it); folds stamp it on order-dependent outputs
  *
  * Redis Cluster: a Lua script may only touch keys of one hash slot, and one batch touches one
  * partition, so the hash tag is `{<processor>:<partition>}`: a partition's keys share a slot while
@@ -32,6 +37,8 @@ const PROCESSOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const EPOCH_FIELD = '@epoch';
 /** The watermark hash field present while the partition catches up (see the header). */
 export const CATCHUP_FIELD = '@catchup';
+/** The watermark hash field holding the partition's generation (see the header). */
+export const GEN_FIELD = '@gen';
 /** Watermark hash fields that are not input topics start with this (topics cannot). */
 export const META_FIELD_PREFIX = '@';
 
@@ -66,7 +73,7 @@ export function partitionPrefix(processor: string, partition: number): string {
   return `trb:{${processor}:${partition}}:`;
 }
 
-/** The keys one applyBatch touches, in the script's KEYS order (scripts/apply-batch-3.lua). */
+/** The keys one applyBatch touches, in the script's KEYS order (scripts/apply-batch-5.lua). */
 export function partitionKeys(processor: string, partition: number): PartitionKeys {
   const prefix = partitionPrefix(processor, partition);
   return { state: `${prefix}state`, watermark: `${prefix}watermark`, seen: `${prefix}seen`, outbox: `${prefix}outbox` };

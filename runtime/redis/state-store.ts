@@ -7,7 +7,9 @@
  *  2. `seenAmong(p, topic, ids)`: which event ids were already applied (SPEC §5 duplicates; ids are
  *     remembered `retentionMs`, default 7 days, never less than the 24 h grace).
  *  3. `load(p, keys)`: current states (fresh JSON copies; the fold may mutate them).
- *  4. `applyBatch(p, batch)`: ONE Lua call (scripts/apply-batch-4.lua) that checks the stored
+ *  (2+3. `readBatch(p, seen, keys)`: both, for several input topics, in one pipeline: one write,
+ *     one round trip.)
+ *  4. `applyBatch(p, batch)`: ONE Lua call (scripts/apply-batch-5.lua) that checks the stored
  *     watermarks still equal `expectedWatermarks` and the partition belongs to this store's epoch,
  *     then writes puts/deletes, records seen ids, advances watermarks and prunes old seen ids.
  *     'fenced' = another instance (or a rebuild, or a flush) moved the partition on since step 1:
@@ -44,10 +46,13 @@ const DEFAULT_PRUNE_LIMIT = 10_000;
 const READ_CHUNK = 1_000;
 const SCAN_COUNT = 1_000;
 
-const APPLY_BATCH = readFileSync(new URL('./scripts/apply-batch-4.lua', import.meta.url), 'utf8');
+const APPLY_BATCH = readFileSync(new URL('./scripts/apply-batch-5.lua', import.meta.url), 'utf8');
 const APPLY_BATCH_SHA = createHash('sha1').update(APPLY_BATCH).digest('hex');
 
 export type ApplyOutcome = 'applied' | 'fenced';
+
+/** An applied batch names the outbox field its records were stored under (null: it had none). */
+export type ApplyResult = { outcome: 'applied'; outboxSeq: string | null } | { outcome: 'fenced'; outboxSeq: null };
 
 export interface StateStoreOptions {
   redis: Redis;
@@ -67,21 +72,34 @@ export interface StateStore<S> {
   /** The processor epoch in Redis, or null if none (never initialised, or lost). */
   readEpoch(): Promise<string | null>;
   load(partition: number, keys: readonly string[]): Promise<Map<string, S>>;
+  /** load, plus the JSON each state was parsed from (a batch keeps it to re-fold a key from). */
+  loadWithJson(partition: number, keys: readonly string[]): Promise<{ states: Map<string, S>; json: Map<string, string> }>;
   seenAmong(partition: number, topic: string, eventIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * seenAmong for each topic and loadWithJson, in one pipeline. `seen` answers with
+   * `seenMember(topic, eventId)` strings of the ids already applied.
+   */
+  readBatch(partition: number, eventIds: ReadonlyMap<string, readonly string[]>, keys: readonly string[]): Promise<{ seen: Set<string>; states: Map<string, S>; json: Map<string, string> }>;
   watermarks(partition: number): Promise<Record<string, string>>;
   applyBatch(partition: number, batch: PartitionBatch<S>): Promise<ApplyOutcome>;
+  /** applyBatch, also naming the outbox field the batch's records went to (to delete it once produced). */
+  apply(partition: number, batch: PartitionBatch<S>): Promise<ApplyResult>;
   /** Compares Redis with the group's committed offsets (input topic → offset) for one partition. */
   checkIntegrity(partition: number, committedOffsets: Readonly<Record<string, string | null | undefined>>): Promise<IntegrityReport>;
   /** Deletes the named partitions, or every partition and the epoch; returns the number of keys deleted. */
   wipe(partitions?: readonly number[]): Promise<number>;
   /** The partition's meta fields ('@epoch', '@catchup', ...) as stored. */
   meta(partition: number): Promise<Record<string, string>>;
+  /** The partition's watermark hash as stored: input topics and meta fields. */
+  stamp(partition: number): Promise<Record<string, string>>;
   /** Every state key of a partition (HSCAN, in pages), e.g. to refresh rows after a table changed. */
   stateKeys(partition: number): Promise<string[]>;
-  /** Outbox entries of applied batches not yet produced, in apply order. */
-  outbox(partition: number): Promise<{ seq: string; records: string }[]>;
+  /** Outbox entries of applied batches not yet produced, in apply order (runtime/processor/outbox.ts bytes). */
+  outbox(partition: number): Promise<{ seq: string; records: Buffer }[]>;
   /** Removes produced outbox entries. */
   clearOutbox(partition: number, seqs: readonly string[]): Promise<void>;
+  /** Whether an applied batch's outbox entry is still waiting to be produced (not produced and cleared by another instance, not wiped). */
+  holdsOutbox(partition: number, seq: string): Promise<boolean>;
 }
 
 export function createStateStore<S = unknown>(options: StateStoreOptions): StateStore<S> {
@@ -95,7 +113,7 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
   const now = options.now ?? Date.now;
   let epoch: string | null = null;
 
-  async function evalApply(keys: string[], args: string[]): Promise<string> {
+  async function evalApply(keys: string[], args: (string | Buffer)[]): Promise<string> {
     try {
       return (await redis.evalsha(APPLY_BATCH_SHA, keys.length, ...keys, ...args)) as string;
     } catch (error) {
@@ -103,6 +121,73 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
       if (!(error instanceof ReplyError) || !(error as Error).message.startsWith('NOSCRIPT')) throw error;
       return (await redis.eval(APPLY_BATCH, keys.length, ...keys, ...args)) as string;
     }
+  }
+
+  async function apply(partition: number, batch: PartitionBatch<S>): Promise<ApplyResult> {
+    if (epoch === null) throw new TypeError(`state store ${processor}: call ensureEpoch() before applyBatch()`);
+    const keys = partitionKeys(processor, partition);
+    const { viewNames, args } = encodeApplyArgs(batch, { epoch, cutoff: now() - retentionMs, pruneLimit });
+    const views = viewNames.map((name) => viewKey(processor, partition, name));
+    const result = await withRedis(`apply a batch to ${processor} partition ${partition}`, () =>
+      evalApply([keys.state, keys.watermark, keys.seen, keys.outbox, ...views], args),
+    );
+    if (result === 'applied') return { outcome: 'applied', outboxSeq: null };
+    if (result.startsWith('applied:')) return { outcome: 'applied', outboxSeq: result.slice('applied:'.length) };
+    if (result.startsWith('fenced')) return { outcome: 'fenced', outboxSeq: null };
+    throw new TributaryError('TRB_STATE_INVALID', `apply-batch-5.lua answered ${JSON.stringify(result)}; the deployed script does not match this runtime`);
+  }
+
+  async function loadWithJson(partition: number, keys: readonly string[]): Promise<{ states: Map<string, S>; json: Map<string, string> }> {
+    const { state } = partitionKeys(processor, partition);
+    const unique = [...new Set(keys)];
+    const slices = chunks(unique, READ_CHUNK);
+    const values = await withRedis(`load ${processor} state of partition ${partition}`, () =>
+      Promise.all(slices.map((slice) => redis.hmget(state, ...slice))),
+    );
+    return parseStates(state, slices, values);
+  }
+
+  /** The states HMGET answered for `slices` of keys (absent ones left out), with their JSON. */
+  function parseStates(state: string, slices: readonly string[][], values: readonly (readonly (string | null)[] | undefined)[]): { states: Map<string, S>; json: Map<string, string> } {
+    const states = new Map<string, S>();
+    const json = new Map<string, string>();
+    slices.forEach((slice, i) => {
+      slice.forEach((key, j) => {
+        const text = values[i]?.[j];
+        if (text === null || text === undefined) return;
+        try {
+          states.set(key, JSON.parse(text) as S);
+        } catch (error) {
+          throw new TributaryError('TRB_STATE_INVALID', `state of "${key}" in ${state} is not JSON; rebuild the ${processor} state`, { cause: error });
+        }
+        json.set(key, text);
+      });
+    });
+    return { states, json };
+  }
+
+  async function readBatch(partition: number, eventIds: ReadonlyMap<string, readonly string[]>, keys: readonly string[]): Promise<{ seen: Set<string>; states: Map<string, S>; json: Map<string, string> }> {
+    const { seen: seenKey, state } = partitionKeys(processor, partition);
+    const members: string[][] = [];
+    for (const [topic, ids] of eventIds) for (const slice of chunks([...ids], READ_CHUNK)) members.push(slice.map((id) => seenMember(topic, id)));
+    const slices = chunks([...new Set(keys)], READ_CHUNK);
+    const answers = await withRedis(`read seen ids and states of ${processor} partition ${partition}`, async () => {
+      const pipeline = redis.pipeline();
+      for (const slice of members) pipeline.zmscore(seenKey, ...slice);
+      for (const slice of slices) pipeline.hmget(state, ...slice);
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
+      return results.map(([, value]) => value);
+    });
+    const seen = new Set<string>();
+    members.forEach((slice, i) => {
+      const scores = answers[i] as (string | null)[];
+      slice.forEach((member, j) => {
+        if (scores[j] != null) seen.add(member);
+      });
+    });
+    return { seen, ...parseStates(state, slices, answers.slice(members.length) as (string | null)[][]) };
   }
 
   async function scanDelete(pattern: string): Promise<number> {
@@ -130,27 +215,11 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
 
     readEpoch: () => withRedis(`read the ${processor} state epoch`, () => redis.get(epochKey(processor))),
 
-    async load(partition, keys) {
-      const { state } = partitionKeys(processor, partition);
-      const unique = [...new Set(keys)];
-      const slices = chunks(unique, READ_CHUNK);
-      const values = await withRedis(`load ${processor} state of partition ${partition}`, () =>
-        Promise.all(slices.map((slice) => redis.hmget(state, ...slice))),
-      );
-      const loaded = new Map<string, S>();
-      slices.forEach((slice, i) => {
-        slice.forEach((key, j) => {
-          const json = values[i]?.[j];
-          if (json === null || json === undefined) return;
-          try {
-            loaded.set(key, JSON.parse(json) as S);
-          } catch (error) {
-            throw new TributaryError('TRB_STATE_INVALID', `state of "${key}" in ${state} is not JSON; rebuild the ${processor} state`, { cause: error });
-          }
-        });
-      });
-      return loaded;
-    },
+    load: async (partition, keys) => (await loadWithJson(partition, keys)).states,
+
+    loadWithJson,
+
+    readBatch,
 
     async seenAmong(partition, topic, eventIds) {
       if (eventIds.length === 0) return new Set();
@@ -172,18 +241,9 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
       return topicsOf(stored);
     },
 
-    async applyBatch(partition, batch) {
-      if (epoch === null) throw new TypeError(`state store ${processor}: call ensureEpoch() before applyBatch()`);
-      const keys = partitionKeys(processor, partition);
-      const { viewNames, args } = encodeApplyArgs(batch, { epoch, cutoff: now() - retentionMs, pruneLimit });
-      const views = viewNames.map((name) => viewKey(processor, partition, name));
-      const result = await withRedis(`apply a batch to ${processor} partition ${partition}`, () =>
-        evalApply([keys.state, keys.watermark, keys.seen, keys.outbox, ...views], args),
-      );
-      if (result === 'applied') return 'applied';
-      if (result.startsWith('fenced')) return 'fenced';
-      throw new TributaryError('TRB_STATE_INVALID', `apply-batch-4.lua answered ${JSON.stringify(result)}; the deployed script does not match this runtime`);
-    },
+    applyBatch: async (partition, batch) => (await apply(partition, batch)).outcome,
+
+    apply,
 
     async checkIntegrity(partition, committedOffsets) {
       const { watermark } = partitionKeys(processor, partition);
@@ -199,6 +259,11 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
       const meta: Record<string, string> = {};
       for (const [field, value] of Object.entries(stored)) if (field.startsWith('@')) meta[field] = value;
       return meta;
+    },
+
+    async stamp(partition) {
+      const { watermark } = partitionKeys(processor, partition);
+      return withRedis(`read the watermarks of ${processor} partition ${partition}`, () => redis.hgetall(watermark));
     },
 
     async stateKeys(partition) {
@@ -217,7 +282,7 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
 
     async outbox(partition) {
       const { outbox } = partitionKeys(processor, partition);
-      const entries = await withRedis(`read the ${processor} outbox of partition ${partition}`, () => redis.hgetall(outbox));
+      const entries = await withRedis(`read the ${processor} outbox of partition ${partition}`, () => redis.hgetallBuffer(outbox));
       return Object.entries(entries)
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([seq, records]) => ({ seq, records }));
@@ -227,6 +292,11 @@ export function createStateStore<S = unknown>(options: StateStoreOptions): State
       if (seqs.length === 0) return;
       const { outbox } = partitionKeys(processor, partition);
       await withRedis(`clear the ${processor} outbox of partition ${partition}`, () => redis.hdel(outbox, ...seqs));
+    },
+
+    async holdsOutbox(partition, seq) {
+      const { outbox } = partitionKeys(processor, partition);
+      return (await withRedis(`read the ${processor} outbox of partition ${partition}`, () => redis.hexists(outbox, seq))) === 1;
     },
 
     async wipe(partitions) {

@@ -394,6 +394,21 @@ function checkComponentName(reader: Reader, entry: Entry, path: string, kind: st
   }
 }
 
+/** Kafka's default max.message.bytes (the broker's message.max.bytes when a topic sets none). */
+const KAFKA_MAX_MESSAGE_BYTES = 1_048_588;
+/** Room for the error headers a dead letter adds (runtime/dlq.ts bounds them to a few KiB). */
+const DLQ_HEADER_ROOM = 64 * 1024;
+
+/**
+ * A dead letter carries its source record whole plus error headers, so its topic takes records a
+ * little larger than the source's: with the same limit, a record near it could never be
+ * dead-lettered, and its partition's outputs would wait behind it for ever.
+ */
+function dlqMaxMessageBytes(source: TopicSpec): number {
+  const declared = Number(source.config['max.message.bytes']);
+  return (Number.isFinite(declared) && declared > 0 ? declared : KAFKA_MAX_MESSAGE_BYTES) + DLQ_HEADER_ROOM;
+}
+
 /** One `<t>.dlq` per distinct declared topic that a processor or sink reads, sorted. */
 function deriveDeadLetters(topology: Topology, retentionMs: number): TopicSpec[] {
   const declared = new Map(topology.topics.map((t) => [t.name, t]));
@@ -407,7 +422,7 @@ function deriveDeadLetters(topology: Topology, retentionMs: number): TopicSpec[]
       replicationFactor: topic.replicationFactor,
       retentionMs,
       compacted: false,
-      config: {},
+      config: { 'max.message.bytes': String(dlqMaxMessageBytes(topic)) },
       schema: null,
       subject: null,
       compatibility: topic.compatibility,

@@ -33,6 +33,9 @@ function topic(name: string, partitions: number, config: Record<string, string>,
   return { name, partitions, replicationFactor: 1, config: { 'segment.ms': WEEK, ...config }, overrides };
 }
 
+// A dead letter is its source record plus error headers: Kafka's default limit (orders sets none) + 64 KiB.
+const DLQ_MAX_BYTES = String(1_048_588 + 64 * 1024);
+
 /** A cluster and registry exactly as `desired()` declares them. */
 function matching(): ActualState {
   return {
@@ -40,7 +43,7 @@ function matching(): ActualState {
     topics: new Map([
       ['orders', topic('orders', 3, { 'cleanup.policy': 'delete', 'retention.ms': '-1' })],
       ['status', topic('status', 3, { 'cleanup.policy': 'compact', 'retention.ms': WEEK, 'segment.ms': '3600000' }, { 'cleanup.policy': 'compact', 'segment.ms': '3600000' })],
-      ['orders.dlq', topic('orders.dlq', 3, { 'cleanup.policy': 'delete', 'retention.ms': '-1' })],
+      ['orders.dlq', topic('orders.dlq', 3, { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'max.message.bytes': DLQ_MAX_BYTES })],
     ]),
     subjects: new Map([
       ['orders-value', { subject: 'orders-value', versions: [1], registeredVersion: 1, compatibility: 'BACKWARD' }],
@@ -67,7 +70,7 @@ describe('planTopology', () => {
       { kind: 'create-topic', topic: 'status', partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'compact', 'segment.ms': '3600000' } },
       { kind: 'set-compatibility', subject: 'status-value', from: undefined, to: 'BACKWARD' },
       { kind: 'register-schema', subject: 'status-value', topic: 'status', schemaName: 'status', schema: fakeSchema('status'), after: undefined },
-      { kind: 'create-topic', topic: 'orders.dlq', partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' } },
+      { kind: 'create-topic', topic: 'orders.dlq', partitions: 3, replicationFactor: 1, config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'max.message.bytes': DLQ_MAX_BYTES } },
     ]);
   });
 

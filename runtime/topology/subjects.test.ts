@@ -57,6 +57,20 @@ describe('subjectsClient', () => {
     expect(verdict.messages.join(' ')).not.toMatch(/version 2\b/);
   });
 
+  it('reads one version, or the latest, with its schema id', async () => {
+    const client = subjectsClient(`http://127.0.0.1:${port}`);
+    const subject = 'versions-value';
+    const first = await client.register(subject, record());
+    const second = await client.register(subject, record({ name: 'note', type: ['null', 'string'], default: null }));
+    expect(second).not.toBe(first);
+    const latest = await client.version(subject, 'latest');
+    expect({ version: latest.version, id: latest.id }).toEqual({ version: 2, id: second });
+    expect(JSON.parse(latest.schema)).toEqual(record({ name: 'note', type: ['null', 'string'], default: null }));
+    const one = await client.version(subject, 1);
+    expect({ subject: one.subject, version: one.version, id: one.id, schemaType: one.schemaType }).toEqual({ subject, version: 1, id: first, schemaType: 'AVRO' });
+    await expect(client.version(subject, 3)).rejects.toMatchObject({ code: 'TRB_REGISTRY', status: 404 });
+  });
+
   it('names an unreachable registry without its password', async () => {
     // A port nothing listens on: take one from a server, then close it.
     const closed = buildRegistryApp(new SchemaRegistryService(new RegistryState(), new MemorySchemaLog(new RegistryState())));

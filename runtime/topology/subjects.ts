@@ -1,8 +1,8 @@
 /**
- * The few Confluent Schema Registry REST calls `topology apply` needs, over plain fetch so the
- * subject is always exactly `<topic>-value` (TopicNameStrategy) and nothing else is written:
- * versions, one version's schema, lookup, effective compatibility, compatibility check, register,
- * set compatibility.
+ * The few Confluent Schema Registry REST calls `topology apply` and `schemas` need, over plain
+ * fetch so the subject is always exactly `<topic>-value` (TopicNameStrategy) and nothing else is
+ * written: versions, one version's schema and id, lookup, effective compatibility, compatibility
+ * check, register, set compatibility.
  * Works with Confluent, Karapace, Apicurio ccompat, Redpanda and the embedded registry.
  * An unreachable registry or a 5xx is a retriable RegistryError (TRB_REGISTRY_UNAVAILABLE).
  * Credentials in the URL (`https://user:password@host`) are sent as HTTP Basic auth, as Confluent
@@ -20,6 +20,8 @@ export interface SubjectsClient {
   versions(subject: string): Promise<number[]>;
   /** The schema text and type registered as `version` of `subject`. */
   schema(subject: string, version: number): Promise<{ schema: string; schemaType: string }>;
+  /** One version of `subject` (or its latest) with its global schema id. */
+  version(subject: string, version: number | 'latest'): Promise<SubjectVersion>;
   /** The version under `subject` holding exactly this schema, or undefined. */
   lookup(subject: string, schema: Record<string, unknown>): Promise<number | undefined>;
   compatibilityLevel(subject: string): Promise<string | undefined>;
@@ -30,6 +32,14 @@ export interface SubjectsClient {
   checkCompatibility(subject: string, schema: Record<string, unknown>): Promise<{ ok: boolean; messages: string[] }>;
   register(subject: string, schema: Record<string, unknown>): Promise<number>;
   setCompatibility(subject: string, level: string): Promise<void>;
+}
+
+export interface SubjectVersion {
+  subject: string;
+  version: number;
+  id: number;
+  schema: string;
+  schemaType: string;
 }
 
 export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsClient {
@@ -74,6 +84,17 @@ export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsCli
   const at = (subject: string) => `/subjects/${encodeURIComponent(subject)}`;
   const schemaBody = (schema: Record<string, unknown>) => ({ schemaType: 'AVRO', schema: JSON.stringify(schema) });
 
+  async function readVersion(subject: string, version: number | 'latest'): Promise<SubjectVersion> {
+    const path = `${at(subject)}/versions/${version}`;
+    const { status, body } = await call<{ version: number; id: number; schema: string; schemaType?: string }>('GET', path);
+    if (status === 200 && typeof (body as { schema?: unknown }).schema === 'string') {
+      const answer = body as { version: number; id: number; schema: string; schemaType?: string };
+      // Confluent leaves schemaType out for Avro.
+      return { subject, version: answer.version, id: answer.id, schema: answer.schema, schemaType: answer.schemaType ?? 'AVRO' };
+    }
+    return fail('GET', path, status, body);
+  }
+
   return {
     async versions(subject) {
       const path = `${at(subject)}/versions`;
@@ -83,14 +104,10 @@ export function subjectsClient(baseUrl: string, timeoutMs = 10_000): SubjectsCli
       return fail('GET', path, status, body);
     },
     async schema(subject, version) {
-      const path = `${at(subject)}/versions/${version}`;
-      const { status, body } = await call<{ schema: string; schemaType?: string }>('GET', path);
-      if (status === 200 && typeof (body as { schema?: unknown }).schema === 'string') {
-        const answer = body as { schema: string; schemaType?: string };
-        return { schema: answer.schema, schemaType: answer.schemaType ?? 'AVRO' };
-      }
-      return fail('GET', path, status, body);
+      const { schema, schemaType } = await readVersion(subject, version);
+      return { schema, schemaType };
     },
+    version: readVersion,
     async lookup(subject, schema) {
       const path = at(subject);
       const { status, body } = await call<{ version: number }>('POST', path, schemaBody(schema));

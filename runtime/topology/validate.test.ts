@@ -66,10 +66,17 @@ describe('a valid topology', () => {
     ]);
   });
 
+  it('lets a dead-letter topic take its source\'s largest record plus error headers', () => {
+    const limit = (name: string) => topology.deadLetters.find((t) => t.name === name)?.config['max.message.bytes'];
+    // commands declares 2 MiB; orders declares nothing, so Kafka's default 1,048,588 applies to it.
+    expect(limit('commands.dlq')).toBe(String(2_097_152 + 65_536));
+    expect(limit('orders.dlq')).toBe(String(1_048_588 + 65_536));
+  });
+
   it('an interpolated sink url is checked like a written one', () => {
     const ok = loadValidTopology(fixture('small.yaml'), { catalogue: fakeCatalogue, env: { ERP_URL: 'http://erp.local:9000/' } });
     expect(ok.sinks[0]!.url).toBe('http://erp.local:9000');
-    expect(problems('small.yaml', { ERP_URL: 'not a url' })).toEqual([at(32, 10, 'url "not a url" is not an http(s) URL')]);
+    expect(problems('small.yaml', { ERP_URL: 'not a url' })).toEqual([at(34, 10, 'url "not a url" is not an http(s) URL')]);
   });
 });
 

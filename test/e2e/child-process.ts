@@ -63,12 +63,16 @@ export interface StartOptions {
   names: readonly string[];
   label: string;
   logLevel?: string;
+  /** More env for the child (sink URLs, PORT…), over the stack's. */
+  env?: Record<string, string>;
+  /** Options for node itself, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: readonly string[];
 }
 
-export function startTributary({ stack, prefix, names, label, logLevel = 'info' }: StartOptions): RunningChild {
-  const child = spawn(process.execPath, ['bin/tributary.js', 'run', ...names, '--metrics-port', '0', '--topic-prefix', prefix], {
+export function startTributary({ stack, prefix, names, label, logLevel = 'info', env = {}, nodeArgs = [] }: StartOptions): RunningChild {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/tributary.js', 'run', ...names, '--metrics-port', '0', '--topic-prefix', prefix], {
     cwd: ROOT,
-    env: { ...process.env, ...stackEnv(stack), LOG_LEVEL: logLevel },
+    env: { ...process.env, ...stackEnv(stack), LOG_LEVEL: logLevel, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not start tributary run ${names.join(' ')} (${label})`);

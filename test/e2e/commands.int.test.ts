@@ -17,7 +17,7 @@ import { uniqueName } from '../harness/names';
 import { redisDb, testStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
 import type { InputRecord } from '../reference/types';
-import { deploy, publish, waitCaughtUp, type Deployment } from './pipeline-harness';
+import { deploy, publish, waitCaughtUp, waitRebuilt, type Deployment } from './pipeline-harness';
 
 const stack = testStack();
 const DB = 14;
@@ -118,8 +118,8 @@ describe('commands are stable across a rebuild', () => {
     // Lose the state: every processor notices, wipes and replays its inputs from the beginning.
     await redis.flushdb();
     await waitFor(() => components!.readiness().some((r) => !r.ok), { what: 'the processors to notice the lost state', timeoutMs: 20_000 });
-    await waitFor(() => components!.readiness().every((r) => r.ok), { what: 'the rebuild to finish', timeoutMs: 120_000, intervalMs: 250 });
-    await waitCaughtUp(stack, deployment, 120_000, PROCESSORS);
+    await waitRebuilt(stack, deployment, redisUrl, PROCESSORS);
+    await waitFor(() => components!.readiness().every((r) => r.ok), { what: 'the processors to be ready again', timeoutMs: 30_000, intervalMs: 250 });
     const rebuilt = await readCommands(first.ends);
     expect(rebuilt.commands.length).toBeGreaterThan(0);
 
@@ -127,8 +127,14 @@ describe('commands are stable across a rebuild', () => {
     const twoBodies = [...all].filter(([, bodies]) => bodies.size > 1).map(([id, bodies]) => `${id}: ${[...bodies].join(' | ')}`);
     expect(twoBodies).toEqual([]);
 
-    const ids = (commands: Command[]) => new Set(commands.filter((c) => CAUSE_ONLY.has(c.type)).map((c) => c.commandId));
-    expect([...ids(rebuilt.commands)].sort()).toEqual([...ids(first.commands)].sort());
+    // Id for id, each side's surplus shown with its type and body.
+    const causeOnly = (commands: Command[]) => new Map(commands.filter((c) => CAUSE_ONLY.has(c.type)).map((c) => [c.commandId, c]));
+    const before = causeOnly(first.commands);
+    const after = causeOnly(rebuilt.commands);
+    const describe = (c: Command) => `${c.commandId} ${c.body}`;
+    expect([...before.values()].filter((c) => !after.has(c.commandId)).map(describe), 'emitted the first time, not by the rebuild').toEqual([]);
+    expect([...after.values()].filter((c) => !before.has(c.commandId)).map(describe), 'emitted by the rebuild only').toEqual([]);
+    expect(after.size).toBe(before.size);
     const firstIds = new Set(first.commands.map((c) => c.commandId));
     const reused = rebuilt.commands.filter((c) => firstIds.has(c.commandId)).length;
     process.stderr.write(`[commands] first run ${first.commands.length} records, rebuild ${rebuilt.commands.length}, of which ${reused} under a commandId of the first run\n`);

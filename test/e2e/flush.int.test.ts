@@ -12,9 +12,9 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startComponents, type Components } from '../../runtime/app/components';
 import { log } from '../../runtime/log';
-import type { AtpRow, OrderStatus } from '../reference/fold';
 import { redisDb, testStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
+import { pollUntilServed, probesOf, wrongAnswers, type Want } from './api-probes';
 import { deploy, expected, publish, servedFromRedis, waitCaughtUp, workload, type Deployment } from './pipeline-harness';
 
 const stack = testStack();
@@ -64,106 +64,12 @@ async function flush(): Promise<void> {
   await flusher.flushdb();
 }
 
-type Want = ReturnType<typeof expected>;
-
-/** What a GET answers with, from the fold: the API's shape (times as ISO-8601). */
-function rowAnswer(row: AtpRow): Record<string, unknown> {
-  return { ...row, asOf: row.asOf === null ? null : new Date(row.asOf).toISOString() };
-}
-
-function skuAnswer(want: Want, sku: string): Record<string, unknown> {
-  const warehouses = want.atp
-    .filter(([, r]) => r.sku === sku)
-    .map(([, r]) => {
-      const { sku: _sku, ...rest } = rowAnswer(r);
-      return rest;
-    })
-    .sort((a, b) => (String(a.warehouse) < String(b.warehouse) ? -1 : 1));
-  const total = want.totals.find(([s]) => s === sku)?.[1];
-  return { sku, warehouses, total };
-}
-
-interface Probe {
-  path: string;
-  /** True when a 200 body is the fold's answer. */
-  matches(body: unknown): boolean;
-}
-
-/** Probes of a spread-out sample: rows, skus and orders, each with the fold's answer. */
-function probesOf(want: Want, count: number): Probe[] {
-  const spread = <T>(all: readonly T[]): T[] => Array.from({ length: Math.min(count, all.length) }, (_, i) => all[Math.floor((i * all.length) / Math.min(count, all.length))] as T);
-  const rows = spread(want.atp).map(([, row]): Probe => {
-    const answer = rowAnswer(row);
-    return { path: `/atp/${row.sku}/${row.warehouse}`, matches: (body) => isDeepStrictEqual(body, answer) };
-  });
-  const skus = spread([...new Set(want.atp.map(([, r]) => r.sku))]).map((sku): Probe => {
-    const answer = skuAnswer(want, sku);
-    return { path: `/atp/${sku}`, matches: (body) => isDeepStrictEqual(body, answer) };
-  });
-  const orders = spread(want.orders).map(([orderId, status]): Probe => ({
-    path: `/orders/${orderId}`,
-    matches: (body) => {
-      const { orderId: id, status: s, lines } = body as OrderStatus;
-      return isDeepStrictEqual({ orderId: id, status: s, lines }, status);
-    },
-  }));
-  return [...rows, ...skus, ...orders];
-}
-
-interface Seen {
-  path: string;
-  status: number;
-  code?: string;
-  atMs: number;
-}
-
-/**
- * Polls /readyz and every probe, round after round, until one round answers all of them 200 with
- * the fold's values and /readyz 200. Returns every answer seen; a 200 that is not the fold's, or
- * any status but 200 and 503, is a failure.
- */
-async function pollUntilServed(url: string, probes: readonly Probe[], since: number, timeoutMs: number) {
-  const readyz: Seen[] = [];
-  const unavailable: Seen[] = [];
-  const failures: Seen[] = [];
-  let rounds = 0;
-  const ask = async (path: string) => {
-    const response = await fetch(`${url}${path}`);
-    const body = (await response.json()) as unknown;
-    return { status: response.status, body, atMs: Date.now() - since };
-  };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    rounds += 1;
-    // /readyz first: the first round starts the moment FLUSHDB returned.
-    const ready = await ask('/readyz');
-    readyz.push({ path: '/readyz', status: ready.status, atMs: ready.atMs });
-    if (ready.status !== 200 && ready.status !== 503) failures.push({ path: '/readyz', status: ready.status, atMs: ready.atMs });
-    const answers = await Promise.all(probes.map(async (probe) => ({ probe, ...(await ask(probe.path)) })));
-    let served = ready.status === 200;
-    for (const { probe, status, body, atMs } of answers) {
-      const code = (body as { error?: { code?: string } }).error?.code;
-      if (status === 503) unavailable.push({ path: probe.path, status, code, atMs });
-      else if (status !== 200 || !probe.matches(body)) failures.push({ path: probe.path, status, code: code ?? (status === 200 ? `answered ${JSON.stringify(body)}` : undefined), atMs });
-      if (status !== 200) served = false;
-    }
-    if (served) return { readyz, unavailable, failures, rounds };
-    if (Date.now() > deadline) throw new Error(`not served again within ${timeoutMs} ms of the flush; last /readyz ${JSON.stringify(ready.body)}; failures so far ${JSON.stringify(failures.slice(0, 5))}`);
-  }
-}
-
 /** Every row and order status in Redis, and every GET answer, equal the fold. */
 async function expectServedAsFold(components: Components, deployment: Deployment, want: Want): Promise<void> {
   const served = await servedFromRedis(redisUrl, deployment.naming, PARTITIONS);
   expect(served.atp).toEqual(want.atp);
   expect(served.orders).toEqual(want.orders);
-  const wrong: string[] = [];
-  for (const probe of probesOf(want, Number.MAX_SAFE_INTEGER)) {
-    const response = await fetch(`${components.url}${probe.path}`);
-    const body = (await response.json()) as unknown;
-    if (response.status !== 200 || !probe.matches(body)) wrong.push(`${probe.path} → ${response.status} ${JSON.stringify(body)}`);
-  }
-  expect(wrong).toEqual([]);
+  expect(await wrongAnswers(components.url as string, want)).toEqual([]);
 }
 
 describe('Redis flushed under a running stack', () => {
@@ -207,7 +113,15 @@ describe('Redis flushed under a running stack', () => {
     await publish(stack, deployment.naming, load.rest.slice(half));
 
     await waitCaughtUp(stack, deployment);
-    await waitFor(async () => (await fetch(`${components.url}/readyz`)).status === 200, { timeoutMs: 60_000, what: 'the API to be ready after the rebuild' });
+    await waitFor(
+      async () => {
+        const answer = await fetch(`${components.url}/readyz`);
+        if (answer.status === 200) return true;
+        // The timeout then says what is still not ready.
+        throw new Error(`/readyz ${answer.status}: ${JSON.stringify(((await answer.json()) as { checks: { ok: boolean }[] }).checks.filter((c) => !c.ok))}`);
+      },
+      { timeoutMs: 60_000, what: 'the API to be ready after the rebuild' },
+    );
     // Ready means served: from here on the view must be the fold's (a short grace for the last
     // batches in flight; a view still different after it is shown field by field below).
     await waitFor(

@@ -11,7 +11,9 @@ import { afterAll } from 'vitest';
 import { createPublisher, type PublishRecord } from '../../producers/sdk';
 import { simulate, type SimulateOptions } from '../../producers/simulator';
 import { createKafka } from '../../runtime/kafka/client';
+import { partitionProgress, type InputOffsets } from '../../runtime/ops/rebuild';
 import { naming, type Naming } from '../../runtime/processor/naming';
+import { readStamps } from '../../runtime/redis/rebuild-marks';
 import { loadCatalogue } from '../../runtime/schemas/catalogue';
 import { applyTopology, withApplyContext } from '../../runtime/topology/apply';
 import { DEFAULT_TOPOLOGY_FILE, type Topology } from '../../runtime/topology/model';
@@ -32,10 +34,13 @@ export interface Deployment {
 
 const deployed: { stack: TestStack; deployment: Deployment }[] = [];
 
-// Every test file importing this module drops its deployments' topics when it ends.
-afterAll(async () => {
-  for (const { stack, deployment } of deployed.splice(0)) await undeploy(stack, deployment).catch(() => undefined);
-});
+// Every test file importing this module drops its deployments' topics when it ends. Outside
+// vitest (the benchmark, bench/, uses these helpers too) there is no file end: the caller undeploys.
+if (process.env.VITEST) {
+  afterAll(async () => {
+    for (const { stack, deployment } of deployed.splice(0)) await undeploy(stack, deployment).catch(() => undefined);
+  });
+}
 
 /** Applies the shipped topology under a fresh prefix (topics, DLQs, subjects); its topics are deleted after the file. */
 export async function deploy(stack: TestStack, label: string): Promise<Deployment> {
@@ -111,6 +116,47 @@ export async function waitCaughtUp(stack: TestStack, deployment: Deployment, tim
       { timeoutMs, intervalMs: 500, what: 'every processor group to reach the end of its inputs' },
     );
   } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Every partition of the named processors rebuilt from Redis' point of view: stamped with the
+ * store's epoch, no longer catching up, and applied to the end offset of each input (three polls
+ * in a row). After a FLUSHDB the committed offsets still say "at the end", so `waitCaughtUp`
+ * proves nothing about a rebuild; this does (and a partition serves only once its outputs are
+ * produced, runner.ts `tryServe`).
+ */
+export async function waitRebuilt(stack: TestStack, deployment: Deployment, redisUrl: string, processors: readonly string[], timeoutMs = 120_000): Promise<void> {
+  const admin = createKafka(stack.brokers, 'e2e-rebuilt').admin();
+  const redis = new Redis(redisUrl);
+  await admin.connect();
+  try {
+    let quietPolls = 0;
+    await waitFor(
+      async () => {
+        const behind: string[] = [];
+        for (const spec of deployment.topology.processors.filter((p) => processors.includes(p.name))) {
+          const inputs = new Map<number, Map<string, InputOffsets>>();
+          for (const topic of spec.inputs) {
+            for (const { partition, low, high } of await admin.fetchTopicOffsets(deployment.naming.topic(topic))) {
+              (inputs.get(partition) ?? inputs.set(partition, new Map()).get(partition) as Map<string, InputOffsets>).set(topic, { low: BigInt(low), high: BigInt(high) });
+            }
+          }
+          const stamps = await readStamps(redis, deployment.naming.store(spec.name), [...inputs.keys()]);
+          for (const [partition, offsets] of inputs) {
+            const progress = partitionProgress(partition, stamps.epoch, stamps.partitions.get(partition) ?? {}, offsets);
+            if (!progress.done || progress.applied < progress.total) behind.push(`${spec.name}[${partition}] ${progress.applied}/${progress.total}${progress.done ? '' : ' catching up'}`);
+          }
+        }
+        quietPolls = behind.length === 0 ? quietPolls + 1 : 0;
+        if (behind.length > 0) throw new Error(`not rebuilt: ${behind.join(', ')}`);
+        return quietPolls >= 3;
+      },
+      { timeoutMs, intervalMs: 250, what: `${processors.join(', ')} to be rebuilt to the end of their inputs` },
+    );
+  } finally {
+    redis.disconnect();
     await admin.disconnect();
   }
 }

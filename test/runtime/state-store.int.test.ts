@@ -303,6 +303,28 @@ describe('state store', () => {
     await expect(store.applyBatch(0, batch({ newWatermarks: { a: '1' } }))).rejects.toThrow(/ensureEpoch/);
   });
 
+  it('holds an applied batch\'s outbox entry until it is cleared or the partition wiped', async () => {
+    const processor = newProcessor();
+    const store = createStateStore({ redis, processor });
+    await store.ensureEpoch();
+    const records = Buffer.from('records of batch 1');
+    const first = await store.apply(0, batch({ newWatermarks: { a: '1' }, outbox: records }));
+    const second = await store.apply(0, batch({ expectedWatermarks: { a: '1' }, newWatermarks: { a: '2' }, outbox: Buffer.from('records of batch 2') }));
+    expect(first.outcome).toBe('applied');
+    const [seq1, seq2] = [first.outboxSeq as string, second.outboxSeq as string];
+    expect(seq1 < seq2).toBe(true);
+    expect(await store.outbox(0)).toEqual([{ seq: seq1, records }, { seq: seq2, records: Buffer.from('records of batch 2') }]);
+    expect(await store.holdsOutbox(0, seq1)).toBe(true);
+
+    // Another instance produced batch 1 and cleared it: a paused one must not send it again.
+    await store.clearOutbox(0, [seq1]);
+    expect(await store.holdsOutbox(0, seq1)).toBe(false);
+    expect(await store.holdsOutbox(0, seq2)).toBe(true);
+    // A rebuild wiped the partition: nothing is left to produce.
+    await store.wipe([0]);
+    expect(await store.holdsOutbox(0, seq2)).toBe(false);
+  });
+
   it('applies a batch of 5,000 keys and 5,000 seen ids in one call (timing printed)', async () => {
     const processor = newProcessor();
     const store = createStateStore<{ sku: string; onHand: number; reservations: Record<string, number> }>({ redis, processor });

@@ -1,6 +1,6 @@
 #!lua
 --[[
-  apply-batch-4.lua: apply one partition batch of a processor atomically, or nothing.
+  apply-batch-5.lua: apply one partition batch of a processor atomically, or nothing.
 
   Checks that the partition's watermarks are exactly what the caller loaded (optimistic
   concurrency: another instance that applied since, a rebuild or a flushed Redis all change them)
@@ -12,7 +12,9 @@
   KEYS[1]  state hash       state key -> JSON
   KEYS[2]  watermark hash   input topic -> last applied offset; '@epoch' -> epoch
   KEYS[3]  seen zset        '<topic>|<eventId>' scored by time (ms)
-  KEYS[4]  outbox hash      '<seq>' -> the batch's records to produce (JSON), written with the state
+  KEYS[4]  outbox hash      '<seq>' -> the batch's records to produce (runtime/processor/outbox.ts,
+                            binary), written with the state; the caller deletes the field once
+                            Kafka acknowledged them
   KEYS[5..] view hashes     the partition's view keys this batch writes (same hash tag)
 
   ARGV[1]  epoch            the processor epoch the caller runs under
@@ -26,16 +28,18 @@
   ARGV[9]  nViews           number of (keyIndex, field, json) triples; json '' deletes the field
   ARGV[10] nMetaSet         number of (field, value) pairs to set in the watermark hash
   ARGV[11] nMetaDel         number of watermark-hash fields to delete
-  ARGV[12] outbox           the records this batch produces (JSON), '' for none: stored under the
+  ARGV[12] outbox           the records this batch produces (bytes), '' for none: stored under the
                             next '@outseq' so that exactly the applied batches' records are sent
   ARGV[13..]                the expected pairs, new pairs, puts, deletes, seen pairs, view triples,
                             meta pairs and meta deletions, in that order
 
   Watermark fields starting with '@' are meta ('@epoch', '@catchup'), never topics.
 
-  Returns  'applied', 'fenced:epoch' (the partition belongs to another epoch) or
-           'fenced:watermark' (the stored watermarks differ from the expected ones);
-           a fenced call writes nothing.
+  Returns  'applied:<seq>' (the outbox field the batch's records were stored under: the caller
+           produces them from memory and deletes that field), 'applied' (no records),
+           'fenced:epoch' (the partition belongs to another epoch) or 'fenced:watermark' (the
+           stored watermarks differ from the expected ones); a fenced call writes nothing.
+  (apply-batch-4 returned 'applied' for both: its callers re-read the whole outbox.)
 
   The `#!lua` line (Redis >= 7.0) declares the script as writing, so Redis refuses it up front
   when out of memory instead of failing halfway: Lua scripts are not rolled back. Every check
@@ -135,9 +139,11 @@ for i = viewsFrom, metaSetFrom - 1, 3 do
 end
 
 -- 5. The records to produce, numbered in apply order.
+local field = nil
 if outbox ~= '' then
   local seq = redis.call('HINCRBY', KEYS[2], '@outseq', 1)
-  redis.call('HSET', KEYS[4], string.format('%012d', seq), outbox)
+  field = string.format('%012d', seq)
+  redis.call('HSET', KEYS[4], field, outbox)
 end
 
 -- 6. Watermarks, stamped with the epoch, and meta fields.
@@ -152,4 +158,7 @@ if nMetaDel > 0 then
   sliced('HDEL', KEYS[2], metaDelFrom, nMetaDel)
 end
 
+if field then
+  return 'applied:' .. field
+end
 return 'applied'
