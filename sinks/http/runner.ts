@@ -36,6 +36,7 @@
 import { setMaxListeners } from 'node:events';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { classifyForDeadLetter, deadLetterTopic } from '../../runtime/dlq';
+import { faultPoint } from '../../runtime/fault';
 import type { Decoder } from '../../runtime/kafka/decode';
 import { isTransient, untilAvailable } from '../../runtime/kafka/transient';
 import type { Logger } from '../../runtime/log';
@@ -321,6 +322,7 @@ export async function startSink(options: HttpSinkOptions): Promise<RunningSink> 
     switch (final.outcome) {
       case 'delivered':
       case 'duplicate':
+        faultPoint('after-delivery'); // test-only (runtime/fault.ts): the receiver said yes, the offset is not finished yet
         m.deliveries.inc({ sink: name, outcome: final.outcome });
         finishOffset(part, held.offset);
         break;
