@@ -9,11 +9,18 @@ import { Command, CommanderError } from 'commander';
 import kafkajs from 'kafkajs';
 import { TributaryError } from '../errors';
 import { silenceClientLogs } from '../kafka/client';
+import { checkLogLevel } from '../log';
+import { register as registerBench } from './commands/bench';
+import { register as registerConsume } from './commands/consume';
 import { register as registerDev } from './commands/dev';
+import { register as registerDlq } from './commands/dlq';
 import { register as registerLag } from './commands/lag';
+import { register as registerOffsets } from './commands/offsets';
 import { register as registerPublish } from './commands/publish';
+import { register as registerRebuild } from './commands/rebuild';
 import { register as registerRegistry } from './commands/registry';
 import { register as registerRun } from './commands/run';
+import { register as registerSchemas } from './commands/schemas';
 import { register as registerUp } from './commands/up';
 import { register as registerSimulate } from './commands/simulate';
 import { register as registerTopology } from './commands/topology';
@@ -25,6 +32,8 @@ export function buildProgram(): Command {
     .description('Event-streaming backbone for distributors: domain events on Kafka, available-to-promise, ERP/CRM commands')
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // commander's own usage errors read like every other error: one `tributary: TRB_USAGE:` line.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'tributary: TRB_USAGE: ')) })
     .exitOverride();
   registerDev(program);
   registerTopology(program);
@@ -34,6 +43,12 @@ export function buildProgram(): Command {
   registerUp(program);
   registerRun(program);
   registerLag(program);
+  registerOffsets(program);
+  registerRebuild(program);
+  registerConsume(program);
+  registerDlq(program);
+  registerSchemas(program);
+  registerBench(program);
   return program;
 }
 
@@ -46,11 +61,21 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.FAILED;
 }
 
-/** kafkajs errors reach the CLI untyped; give the unreachable-broker case its code and advice. */
+const SASL_REFUSALS = ['UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE', 'SASL_AUTHENTICATION_FAILED'];
+
+/** kafkajs errors reach the CLI untyped; give the unreachable-broker and refused-login cases their codes and advice. */
 function fromKafka(error: unknown): unknown {
   // kafkajs is CommonJS and builds its exports by spreading, which ESM named imports cannot see.
-  const { KafkaJSConnectionError, KafkaJSError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
+  const { KafkaJSConnectionError, KafkaJSError, KafkaJSNumberOfRetriesExceeded, KafkaJSSASLAuthenticationError } = kafkajs;
   if (!(error instanceof KafkaJSError)) return error;
+  // Wrong credentials or mechanism, or SASL against a listener that does not speak it: the user's settings.
+  if (error instanceof KafkaJSSASLAuthenticationError || SASL_REFUSALS.includes((error as { type?: string }).type ?? '')) {
+    return new TributaryError(
+      'TRB_CONFIG',
+      `Kafka refused the SASL authentication (${error.message}): check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL against the broker's listener`,
+      { cause: error },
+    );
+  }
   const unreachable =
     error instanceof KafkaJSConnectionError || error instanceof KafkaJSNumberOfRetriesExceeded || error.retriable;
   if (!unreachable) return error;
@@ -65,14 +90,21 @@ function fromKafka(error: unknown): unknown {
 const LONG_RUNNING = new Set(['registry', 'up', 'run']);
 
 export async function main(argv: string[]): Promise<void> {
-  // `tributary ... | head` closes stdout early: that is the reader's choice, not an error.
+  // `tributary ... | head` closes stdout early: that is the reader's choice, not an error. A read
+  // in progress (consume, dlq show) stops as on Ctrl-C, so its throwaway consumer group is
+  // deleted, then the command exits 0; anything else exits 0 at once.
+  let readerGone = false;
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
+    if (error.code !== 'EPIPE') throw error;
+    if (readerGone || process.listenerCount('SIGTERM') === 0) process.exit(0);
+    readerGone = true;
+    process.emit('SIGTERM');
+    setTimeout(() => process.exit(0), 5_000).unref();
   });
   const program = buildProgram();
   if (!LONG_RUNNING.has(argv[2] ?? '')) silenceClientLogs();
   try {
+    checkLogLevel();
     await program.parseAsync(argv);
   } catch (caught) {
     let error = caught;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from './catalogue';
-import { REGENERATE_COMMAND, renderCatalogue } from './catalogue-doc';
+import { fieldSections, REGENERATE_COMMAND, renderCatalogue } from './catalogue-doc';
 
 const committed = readFileSync(new URL('../../docs/catalogue.md', import.meta.url), 'utf8');
 const rendered = renderCatalogue(loadCatalogue());
@@ -41,5 +41,14 @@ describe('docs/catalogue.md', () => {
     const update = erp.split('### ').find((s) => s.startsWith('`payload`: UpdateSalesOrderPayload'))!;
     // A line record referenced by name is expanded like the one defined in place.
     expect(update).toContain('| `lines[].quantity` | `int` | required |');
+  });
+
+  it('gives the same rows as data (schemas show prints them): the record, then one section per payload branch', () => {
+    const sections = fieldSections(loadCatalogue().require('erp.commands').schema);
+    expect(sections[0]!.branch).toBeUndefined();
+    expect(sections[0]!.rows.map((r) => r.path)).toContain('commandId');
+    const create = sections.find((s) => s.branch?.name === 'CreateSalesOrderPayload')!;
+    expect(create.branch!.path).toBe('payload');
+    expect(create.rows).toContainEqual(expect.objectContaining({ path: 'lines[].quantity', type: 'int', presence: 'required' }));
   });
 });

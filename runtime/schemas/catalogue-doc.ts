@@ -63,11 +63,26 @@ function renderTopic(topic: TopicSchema): string[] {
   return out;
 }
 
-interface Row {
+export interface FieldRow {
   path: string;
   type: string;
   presence: string;
   doc: string;
+}
+
+/** The rows of one fields table; `branch` names the union branch a sub-table describes. */
+export interface FieldSection {
+  branch?: { path: string; name: string; doc: string };
+  rows: FieldRow[];
+}
+
+/**
+ * A record schema's fields as docs/catalogue.md tables them: the record's own rows, then one
+ * section per branch of a union of records. `tributary schemas show` prints registered schemas
+ * with it, so the CLI and the catalogue describe a schema the same way.
+ */
+export function fieldSections(schema: Json): FieldSection[] {
+  return new FieldTable(schema).sections(schema);
 }
 
 /** One schema's fields as rows, resolving named types as it goes (definitions precede references). */
@@ -80,34 +95,34 @@ class FieldTable {
   }
 
   render(record: Json, heading: string): string[] {
-    const rows: Row[] = [];
-    this.collect(record, namespaceOf(record, undefined), '', rows);
-    const out = [
-      ...(heading ? [heading, ''] : []),
-      '| field | type | presence | doc |',
-      '|---|---|---|---|',
-      ...rows.map((r) => `| \`${r.path}\` | \`${cell(r.type)}\` | ${cell(r.presence)} | ${cell(r.doc)} |`),
-      '',
-    ];
-    const unions = this.unions.splice(0);
-    for (const union of unions) {
-      for (const branch of union.branches) {
-        const name = String(branch.name);
-        out.push(`### \`${union.path}\`: ${name}`, '', cell(String(branch.doc ?? ''), false), '');
-        const rowsOfBranch: Row[] = [];
-        this.collect(branch, namespaceOf(branch, union.namespace), '', rowsOfBranch);
-        out.push(
-          '| field | type | presence | doc |',
-          '|---|---|---|---|',
-          ...rowsOfBranch.map((r) => `| \`${r.path}\` | \`${cell(r.type)}\` | ${cell(r.presence)} | ${cell(r.doc)} |`),
-          '',
-        );
-      }
+    const out = heading ? [heading, ''] : [];
+    for (const { branch, rows } of this.sections(record)) {
+      if (branch) out.push(`### \`${branch.path}\`: ${branch.name}`, '', cell(branch.doc, false), '');
+      out.push(
+        '| field | type | presence | doc |',
+        '|---|---|---|---|',
+        ...rows.map((r) => `| \`${r.path}\` | \`${cell(r.type)}\` | ${cell(r.presence)} | ${cell(r.doc)} |`),
+        '',
+      );
     }
     return out;
   }
 
-  private collect(record: Json, namespace: string | undefined, prefix: string, rows: Row[]): void {
+  sections(record: Json): FieldSection[] {
+    const rows: FieldRow[] = [];
+    this.collect(record, namespaceOf(record, undefined), '', rows);
+    const sections: FieldSection[] = [{ rows }];
+    for (const union of this.unions.splice(0)) {
+      for (const branch of union.branches) {
+        const rowsOfBranch: FieldRow[] = [];
+        this.collect(branch, namespaceOf(branch, union.namespace), '', rowsOfBranch);
+        sections.push({ branch: { path: union.path, name: String(branch.name), doc: String(branch.doc ?? '') }, rows: rowsOfBranch });
+      }
+    }
+    return sections;
+  }
+
+  private collect(record: Json, namespace: string | undefined, prefix: string, rows: FieldRow[]): void {
     for (const field of record.fields as Json[]) {
       const path = `${prefix}${String(field.name)}`;
       const nullable = Array.isArray(field.type) && field.type.includes('null');
@@ -127,7 +142,7 @@ class FieldTable {
   }
 
   /** Rows for what a field holds: a record's fields, an array's or map's record items. */
-  private expand(type: unknown, namespace: string | undefined, path: string, rows: Row[]): void {
+  private expand(type: unknown, namespace: string | undefined, path: string, rows: FieldRow[]): void {
     const { schema, namespace: ns } = this.resolve(type, namespace);
     if (schema.type === 'record') this.collect(schema, namespaceOf(schema, ns), `${path}.`, rows);
     else if (schema.type === 'array') this.expand(schema.items, ns, `${path}[]`, rows);

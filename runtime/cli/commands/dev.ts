@@ -5,7 +5,7 @@
  * stack is not running (or a part does not answer); `env` prints one `export` line for `eval`.
  * Passwords in URLs are masked everywhere but in `env`, whose output exists to be evaluated.
  */
-import Table from 'cli-table3';
+import { table as textTable } from '../table';
 import { Option, type Command } from 'commander';
 import { resolveConnection } from '../../config/connection';
 import { redactUrl } from '../../config/redact';
@@ -88,7 +88,7 @@ async function status(options: { format: 'table' | 'json' }): Promise<void> {
     process.stdout.write(`no local stack running under ${home}: start one with \`tributary dev up\`\n`);
     return;
   }
-  const table = new Table({ head: ['part', 'address', 'pid', 'state'], style: { head: [], border: [] } });
+  const table = textTable(['part', 'address', 'pid', 'state']);
   for (const part of report.parts) {
     table.push([PART_NAMES[part.part], part.address, part.managed ? String(part.pid) : '-', stateOf(part)]);
   }

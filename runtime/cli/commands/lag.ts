@@ -6,7 +6,7 @@
  * lag is the whole topic). The short-lived `<group>.table.<id>` groups of table feeds never
  * commit and are left out.
  */
-import Table from 'cli-table3';
+import { table as textTable } from '../table';
 import { Option, type Command } from 'commander';
 import type { Admin } from 'kafkajs';
 import { resolveConnection } from '../../config/connection';
@@ -86,7 +86,7 @@ export async function collectLag(admin: Admin, topology: Topology, only: string 
 
 export function renderLagTable(rows: readonly LagRow[]): string {
   if (rows.length === 0) return 'no consumer group offsets to show (no group has input topics in Kafka yet)\n';
-  const table = new Table({ head: ['group', 'topic', 'partition', 'committed', 'end', 'lag'], style: { head: [], border: [] } });
+  const table = textTable(['group', 'topic', 'partition', 'committed', 'end', 'lag']);
   const totals = new Map(groupTotals(rows).map((t) => [t.group, t.lag]));
   rows.forEach((row, index) => {
     table.push([row.group, row.topic, String(row.partition), row.committed === null ? '-' : String(row.committed), String(row.end), String(row.lag)]);

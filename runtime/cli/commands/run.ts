@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { checkComponentNames, startComponents, type Components, type ComponentsOptions } from '../../app/components';
 import { resolveConnection } from '../../config/connection';
-import { ConfigError, UsageError } from '../../errors';
+import { UsageError } from '../../errors';
 import { log } from '../../log';
 import { namingFromEnv } from '../../processor/naming';
 import { DEFAULT_TOPOLOGY_FILE, type Topology } from '../../topology/model';
-import { loadOrReport, topicPrefixOption } from './topology';
+import { loadOrThrow, topicPrefixOption } from './topology';
 
 const STOP_DEADLINE_MS = 9_500;
 
@@ -30,10 +30,9 @@ export function parsePort(value: string, what: string): number {
   return port;
 }
 
+/** The topology `run` and the operations commands use; problems are printed, then thrown as one TRB_TOPOLOGY_INVALID. */
 export function loadTopologyOrThrow(file: string | undefined): Topology {
-  const topology = loadOrReport(topologyPath(file));
-  if (!topology) throw new ConfigError(`fix ${topologyPath(file)} first (problems above)`);
-  return topology;
+  return loadOrThrow(topologyPath(file));
 }
 
 /** Runs until a signal, then stops everything within the deadline. */

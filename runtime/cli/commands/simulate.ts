@@ -10,7 +10,7 @@
  * Progress goes to stderr; the per-topic summary (table, or one JSON object) to stdout.
  */
 import { Option, type Command } from 'commander';
-import Table from 'cli-table3';
+import { table as textTable } from '../table';
 import { createPublisher, type PublishRecord } from '../../../producers/sdk/publisher';
 import { stderrProgress } from '../../../producers/sdk/progress';
 import { paced, simulate, simulateToDir, SOURCE_TOPICS, type SimulateOptions, type SimEvent } from '../../../producers/simulator';
@@ -135,7 +135,7 @@ function printSummary(format: 'table' | 'json', perTopic: Record<string, number>
     process.stdout.write(`${JSON.stringify({ events, perTopic, seconds: Number(seconds.toFixed(3)), eventsPerSecond: rate })}\n`);
     return;
   }
-  const table = new Table({ head: ['topic', 'events'], style: { head: [], border: [] } });
+  const table = textTable(['topic', 'events']);
   for (const topic of SOURCE_TOPICS) table.push([topic, String(perTopic[topic] ?? 0)]);
   process.stdout.write(`${table.toString()}\n${headline} in ${seconds.toFixed(1)} s, ${rate} events/s\n`);
 }

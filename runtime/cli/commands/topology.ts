@@ -6,6 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { resolveConnection } from '../../config/connection';
+import { TributaryError } from '../../errors';
 import { loadCatalogue } from '../../schemas/catalogue';
 import { namingFromEnv } from '../../processor/naming';
 import { applyTopology, withApplyContext } from '../../topology/apply';
@@ -84,10 +85,23 @@ export function topicPrefixOption(): Option {
 
 /** The valid topology, or undefined after printing every problem and setting exit code 2. */
 export function loadOrReport(file: string): Topology | undefined {
+  try {
+    return loadOrThrow(file);
+  } catch (error) {
+    if (!(error instanceof TributaryError) || error.code !== 'TRB_TOPOLOGY_INVALID') throw error;
+    process.stderr.write(`tributary: ${error.code}: ${error.message}\n`);
+    process.exitCode = EXIT_INVALID;
+    return undefined;
+  }
+}
+
+/**
+ * The valid topology of a file, or each problem printed as `file:line:col message` and one
+ * TRB_TOPOLOGY_INVALID error thrown, which the CLI prints as its one `tributary:` line (exit 2).
+ */
+export function loadOrThrow(file: string): Topology {
   const { topology, problems } = validateTopologyFile(file, { catalogue: loadCatalogue() });
   if (problems.length === 0) return topology;
   for (const problem of problems) process.stderr.write(`${formatProblem(topology.file, problem)}\n`);
-  process.stderr.write(`tributary: TRB_TOPOLOGY_INVALID: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${topology.file}\n`);
-  process.exitCode = EXIT_INVALID;
-  return undefined;
+  throw new TributaryError('TRB_TOPOLOGY_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${topology.file}`);
 }

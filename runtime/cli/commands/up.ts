@@ -77,8 +77,8 @@ export function register(program: Command): void {
   });
 }
 
-/** Starts the local stack unless all three addresses come from env. */
-async function ensureStack(): Promise<void> {
+/** Starts the local stack unless all three addresses come from env (`bench` does the same). */
+export async function ensureStack(): Promise<void> {
   if (process.env.KAFKA_BROKERS && process.env.SCHEMA_REGISTRY_URL && process.env.REDIS_URL) return;
   const home = tributaryHome();
   process.stderr.write(`local stack (${home}):\n`);
