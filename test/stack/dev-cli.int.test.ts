@@ -286,6 +286,7 @@ describe('tributary dev up without Java', () => {
       expect(run.code).not.toBe(0);
       const lines = run.stderr.trim().split('\n');
       expect(lines, run.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^tributary: TRB_JAVA_MISSING: /);
       expect(lines[0]).toContain('Java 17');
       expect(lines[0]).toContain('install');
       expect(existsSync(join(home, 'stack.json'))).toBe(false);
