@@ -127,7 +127,7 @@ describe('KeyScheduler', () => {
   it('property: each key is served in order, never two at once, and every command ends taken or superseded', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ key: fc.constantFrom('a', 'b', 'c', 'd'), coalesced: fc.boolean(), finishNow: fc.boolean() }), { maxLength: 120 }),
+        fc.array(fc.record({ key: fc.constantFrom('a', 'b', 'c', 'd'), coalesced: fc.boolean(), finishNow: fc.boolean() }), { maxLength: 120, size: 'max' }),
         (ops) => {
           const s = scheduler({ UpdateAvailability: 0 });
           const added: Scheduled<string>[] = [];
@@ -159,6 +159,68 @@ describe('KeyScheduler', () => {
           }
         },
       ),
+    );
+  });
+  it('property: take() and nextReadyAt() agree with a scan of every queued key (windows, drops, time)', () => {
+    type Op =
+      | { op: 'add'; key: string; coalesced: boolean; partition: number }
+      | { op: 'take' }
+      | { op: 'finish'; pick: number; sent: boolean }
+      | { op: 'drop'; partition: number }
+      | { op: 'wait'; ms: number };
+    const op = fc.oneof(
+      fc.record({ op: fc.constant<'add'>('add'), key: fc.constantFrom('a', 'b', 'c', 'd', 'e'), coalesced: fc.boolean(), partition: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ op: fc.constant<'take'>('take') }),
+      fc.record({ op: fc.constant<'finish'>('finish'), pick: fc.nat(), sent: fc.boolean() }),
+      fc.record({ op: fc.constant<'drop'>('drop'), partition: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ op: fc.constant<'wait'>('wait'), ms: fc.integer({ min: 0, max: 60 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op as fc.Arbitrary<Op>, { maxLength: 150, size: 'max' }), (ops) => {
+        const windows = { UpdateAvailability: 40 };
+        const s = scheduler(windows);
+        // The reference: every queued key scanned for the oldest head that is idle and not held.
+        const windowsOf = new Coalescer(windows);
+        const queued: Scheduled<string>[] = [];
+        const busy = new Map<string, Scheduled<string>>();
+        const scan = (now: number) =>
+          queued.find((c) => !busy.has(c.key) && queued.find((q) => q.key === c.key) === c && windowsOf.readyAt(c.key, c.type) <= now);
+        let now = 0;
+        for (const step of ops) {
+          if (step.op === 'add') {
+            const c = cmd(step.key, step.coalesced ? 'UpdateAvailability' : 'CreateSalesOrder', step.partition);
+            const superseded = step.coalesced ? queued.filter((q) => q.key === c.key && q.type === c.type) : [];
+            for (const old of superseded) queued.splice(queued.indexOf(old), 1);
+            queued.push(c);
+            expect(s.add(c)).toEqual(superseded);
+          } else if (step.op === 'take') {
+            const expected = scan(now);
+            expect(s.take(now)).toBe(expected);
+            if (expected) {
+              queued.splice(queued.indexOf(expected), 1);
+              busy.set(expected.key, expected);
+            } else {
+              const heads = queued.filter((c) => !busy.has(c.key) && queued.find((q) => q.key === c.key) === c);
+              const held = heads.map((c) => windowsOf.readyAt(c.key, c.type)).filter((at) => at > 0);
+              expect(s.nextReadyAt()).toBe(held.length > 0 ? Math.min(...held) : undefined);
+            }
+          } else if (step.op === 'finish') {
+            const running = [...busy.values()];
+            const done = running[step.pick % Math.max(1, running.length)];
+            if (!done) continue;
+            busy.delete(done.key);
+            if (step.sent) windowsOf.finished(done.key, done.type, now);
+            s.finish(done, now, step.sent);
+          } else if (step.op === 'drop') {
+            const gone = queued.filter((c) => c.partition === step.partition);
+            for (const c of gone) queued.splice(queued.indexOf(c), 1);
+            expect(s.drop(step.partition).sort((x, y) => (x.offset < y.offset ? -1 : 1))).toEqual(gone);
+          } else now += step.ms;
+          expect(s.queued).toBe(queued.length);
+          expect(s.inProgress).toBe(busy.size);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

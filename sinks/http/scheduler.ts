@@ -16,8 +16,16 @@
  * receiver sees a key's commands in record order. How many keys are in progress at once is the
  * caller's limit (`concurrency`). Keys are the Kafka record keys; commands of one key come from
  * one partition, in offset order.
+ *
+ * take() and nextReadyAt() cost O(log keys), not a scan of every queued key: a backlog of 10,000
+ * keys after a receiver outage otherwise cost ~3 ms per command started. Two heaps index the
+ * heads of idle keys — `idle` by age, `held` (heads waiting out a coalescing window) by when the
+ * window opens. An entry names a key and the sequence number of its head at the time; when the
+ * head changes (taken, superseded, dropped) or the key is busy, the entry is stale and skipped
+ * when it surfaces, and the new head gets an entry of its own.
  */
 import type { Coalescer } from './coalescer';
+import { MinHeap } from './min-heap';
 
 export interface Scheduled<T> {
   partition: number;
@@ -32,11 +40,20 @@ interface Queued<T> {
   seq: number;
 }
 
+interface Head {
+  key: string;
+  seq: number;
+  /** For `held`: when the coalescing window opens. */
+  at: number;
+}
+
 export class KeyScheduler<T> {
   private readonly queues = new Map<string, Queued<T>[]>();
   private readonly busy = new Set<string>();
   private seq = 0;
   private queuedCount = 0;
+  private readonly idle = new MinHeap<Head>((a, b) => a.seq < b.seq);
+  private readonly held = new MinHeap<Head>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
 
   constructor(private readonly coalescer: Coalescer) {}
 
@@ -47,6 +64,7 @@ export class KeyScheduler<T> {
       queue = [];
       this.queues.set(command.key, queue);
     }
+    const headBefore = queue[0]?.seq;
     const superseded: Scheduled<T>[] = [];
     if (this.coalescer.coalesces(command.type)) {
       for (let i = queue.length - 1; i >= 0; i--) {
@@ -59,44 +77,52 @@ export class KeyScheduler<T> {
     }
     queue.push({ command, seq: this.seq++ });
     this.queuedCount += 1;
+    if (queue[0]?.seq !== headBefore) this.indexHead(command.key);
     return superseded.reverse();
   }
 
   /** The next command to start, or undefined when none may start now. */
   take(now: number): Scheduled<T> | undefined {
-    let best: Queued<T> | undefined;
-    for (const [key, queue] of this.queues) {
-      const head = queue[0];
-      if (!head || this.busy.has(key)) continue;
-      if (this.coalescer.readyAt(key, head.command.type) > now) continue;
-      if (!best || head.seq < best.seq) best = head;
+    // Heads whose window has opened compete by age again.
+    for (let top = this.held.peek(); top && top.at <= now; top = this.held.peek()) {
+      this.held.pop();
+      if (this.isHead(top)) this.idle.push(top);
     }
-    if (!best) return undefined;
-    const { key } = best.command;
-    const queue = this.queues.get(key) as Queued<T>[];
-    queue.shift();
-    if (queue.length === 0) this.queues.delete(key);
-    this.queuedCount -= 1;
-    this.busy.add(key);
-    return best.command;
+    for (let top = this.idle.pop(); top; top = this.idle.pop()) {
+      if (!this.isHead(top)) continue;
+      const queue = this.queues.get(top.key) as Queued<T>[];
+      const head = queue[0] as Queued<T>;
+      const at = this.coalescer.readyAt(top.key, head.command.type);
+      if (at > now) {
+        this.held.push({ ...top, at });
+        continue;
+      }
+      queue.shift();
+      if (queue.length === 0) this.queues.delete(top.key);
+      this.queuedCount -= 1;
+      this.busy.add(top.key);
+      return head.command;
+    }
+    return undefined;
   }
 
   /** The command taken earlier is done (whatever its outcome, or given up): its key may go on. */
   finish(command: Scheduled<T>, now: number, sent = true): void {
     this.busy.delete(command.key);
     if (sent) this.coalescer.finished(command.key, command.type, now);
+    this.indexHead(command.key);
   }
 
-  /** The earliest time a queued command held only by its coalescing window may be taken. */
+  /**
+   * The earliest time a queued command held only by its coalescing window may be taken (as far
+   * as take() has seen: a head not yet looked at is looked at by the next take()).
+   */
   nextReadyAt(): number | undefined {
-    let earliest: number | undefined;
-    for (const [key, queue] of this.queues) {
-      const head = queue[0];
-      if (!head || this.busy.has(key)) continue;
-      const at = this.coalescer.readyAt(key, head.command.type);
-      if (at > 0 && (earliest === undefined || at < earliest)) earliest = at;
+    for (let top = this.held.peek(); top; top = this.held.peek()) {
+      if (this.isHead(top)) return top.at;
+      this.held.pop();
     }
-    return earliest;
+    return undefined;
   }
 
   /** Removes and returns the queued (not started) commands of a partition. */
@@ -108,7 +134,10 @@ export class KeyScheduler<T> {
       for (const q of queue) if (q.command.partition === partition) dropped.push(q.command);
       this.queuedCount -= queue.length - kept.length;
       if (kept.length === 0) this.queues.delete(key);
-      else this.queues.set(key, kept);
+      else {
+        this.queues.set(key, kept);
+        if (kept[0]?.seq !== queue[0]?.seq) this.indexHead(key);
+      }
     }
     return dropped;
   }
@@ -121,5 +150,15 @@ export class KeyScheduler<T> {
   /** Keys with a command in progress. */
   get inProgress(): number {
     return this.busy.size;
+  }
+
+  /** Gives the key's current head an entry, when the key is idle and has one. */
+  private indexHead(key: string): void {
+    const head = this.queues.get(key)?.[0];
+    if (head && !this.busy.has(key)) this.idle.push({ key, seq: head.seq, at: 0 });
+  }
+
+  private isHead(entry: Head): boolean {
+    return !this.busy.has(entry.key) && this.queues.get(entry.key)?.[0]?.seq === entry.seq;
   }
 }
