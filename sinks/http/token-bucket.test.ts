@@ -60,7 +60,7 @@ describe('TokenBucket', () => {
       fc.property(
         fc.integer({ min: 1, max: 200 }),
         fc.integer({ min: 1, max: 20 }),
-        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 600 }),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 600, size: 'medium' }),
         fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 20 }),
         (rate, burst, gaps, stalls) => {
           let at = 0;
