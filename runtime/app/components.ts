@@ -109,7 +109,7 @@ export async function startComponents(options: ComponentsOptions): Promise<Compo
       started.push(processor);
     }
     for (const spec of topology.sinks.filter((s) => names.includes(s.name))) {
-      const sink = await startConfiguredSink({ spec, naming, kafka, decoder, metrics, log });
+      const sink = await startConfiguredSink({ spec, naming, kafka, decoder, metrics, log, sessionTimeoutMs: sessionTimeoutFromEnv() });
       if (sink) sinks.push(sink);
     }
     if (names.includes(API)) {

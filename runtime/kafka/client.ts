@@ -91,3 +91,11 @@ export function createKafka(
     ...overrides,
   });
 }
+
+/** How long a crashed group member keeps its partitions (kafkajs' 30 s default is slow to heal). */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+
+/** The session timeout of a consumer group member and a heartbeat well inside it. */
+export function groupTimeouts(sessionTimeoutMs: number = DEFAULT_SESSION_TIMEOUT_MS): { sessionTimeout: number; heartbeatInterval: number } {
+  return { sessionTimeout: sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 5)) };
+}

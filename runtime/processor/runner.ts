@@ -48,6 +48,7 @@ import { TributaryError } from '../errors';
 import { faultPoint } from '../fault';
 import type { Decoder } from '../kafka/decode';
 import { cachedDefaultPartitioner } from '../kafka/cached-partitioner';
+import { groupTimeouts } from '../kafka/client';
 import { copartitionedAssigner } from '../kafka/copartitioned-assigner';
 import { serialProducer, type SerialProducer } from '../kafka/serial-producer';
 import { isTransient, untilAvailable } from '../kafka/transient';
@@ -79,7 +80,6 @@ const COMMIT_INTERVAL_MS = 1_000;
 const MAX_PENDING_PRODUCES = 2;
 const MAX_BACKOFF_MS = 30_000;
 export const FETCH_WAIT_MS = 1_000;
-export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
 // Declarations of different state types run through the same runtime.
 type AnyDeclaration = ProcessorDeclaration<any, any>;
@@ -185,6 +185,8 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   // not queue in front of this one's reads and applies. (Not ioredis' auto-pipelining: it keeps
   // one pipeline in flight per connection, so concurrent partitions waited for each other.)
   const stateRedis = redis.duplicate();
+  // A duplicate has no listeners: without one, ioredis prints "Unhandled error event" while Redis is down.
+  stateRedis.on('error', (error) => log.debug({ err: error }, 'redis connection error'));
   const store = createStateStore<unknown>({ redis: stateRedis, processor: naming.store(name) });
   const inputs = declaration.inputs as readonly string[];
   const kafkaInputs = inputs.map((t) => naming.topic(t));
@@ -241,9 +243,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     maxWaitTimeInMs: FETCH_WAIT_MS,
     // Partition p of every input to one instance: the state of partition p spans all inputs.
     partitionAssigners: [copartitionedAssigner],
-    // A crashed instance's partitions move after this long (kafkajs' 30 s default is slow to heal).
-    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
-    heartbeatInterval: Math.max(500, Math.floor((options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS) / 5)),
+    ...groupTimeouts(options.sessionTimeoutMs),
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     // Eager rebalancing: every partition was revoked; whatever this instance knew may be stale.

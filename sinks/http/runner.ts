@@ -38,6 +38,7 @@ import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMe
 import { classifyForDeadLetter, deadLetterTopic } from '../../runtime/dlq';
 import { faultPoint } from '../../runtime/fault';
 import type { Decoder } from '../../runtime/kafka/decode';
+import { groupTimeouts } from '../../runtime/kafka/client';
 import { isTransient, untilAvailable } from '../../runtime/kafka/transient';
 import type { Logger } from '../../runtime/log';
 import type { Metrics } from '../../runtime/metrics';
@@ -71,6 +72,8 @@ export interface HttpSinkOptions {
   env?: NodeJS.ProcessEnv;
   fetch?: typeof fetch;
   tuning?: SinkTuning;
+  /** KAFKA_SESSION_TIMEOUT_MS: how long a crashed instance keeps its partitions. */
+  sessionTimeoutMs?: number;
 }
 
 export interface RunningSink {
@@ -151,7 +154,7 @@ export async function startSink(options: HttpSinkOptions): Promise<RunningSink> 
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await untilAvailable(() => producer.connect());
 
-  const consumer: Consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, retry: { retries: 10 }, maxWaitTimeInMs: FETCH_WAIT_MS });
+  const consumer: Consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, retry: { retries: 10 }, maxWaitTimeInMs: FETCH_WAIT_MS, ...groupTimeouts(options.sessionTimeoutMs) });
   try {
     await joinGroup();
   } catch (error) {
