@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   TRB_GROUP_ACTIVE: 'the consumer group has live members; stop them before resetting or rebuilding',
   TRB_SCHEMA_INCOMPATIBLE: 'a local schema is not compatible with the versions the registry holds',
   TRB_OUTPUT_REFUSED: 'the broker refused a processor output for good (too large, invalid): its partition stops until fixed',
+  TRB_RECORD_TOO_LARGE: "an event to publish is over its topic's `max.message.bytes`: nothing of that batch was written",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -21,6 +21,7 @@ import kafkajs, { type Admin, type Kafka, type Producer, type RecordMetadata } f
 import { resolveConnection } from '../../runtime/config/connection';
 import { TributaryError, ValidationError, type FieldProblem } from '../../runtime/errors';
 import { createKafka } from '../../runtime/kafka/client';
+import { brokerErrorType } from '../../runtime/kafka/transient';
 import { loadCatalogue, type Catalogue } from '../../runtime/schemas/catalogue';
 import { encodeEvent, problemsOf, publishableSchema, type EncodedEvent, type EncodeOptions } from './encode';
 import { confluentFrame } from './envelope';
@@ -236,7 +237,8 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     try {
       const active = producer ?? (await connect());
       result = await active.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-    } catch (error) {
+    } catch (caught) {
+      const error = brokerErrorType(caught) === 'MESSAGE_TOO_LARGE' ? tooLarge(chunk, caught) : caught;
       failure ??= error;
       for (const entry of chunk) entry.done?.(error);
       return;
@@ -376,4 +378,16 @@ export function createPublisher(config: PublisherConfig = {}): Publisher {
     },
     summary,
   };
+}
+
+/** The broker's MESSAGE_TOO_LARGE, said with the size of the largest record and what to do. */
+function tooLarge(chunk: Pending[], cause: unknown): TributaryError {
+  let largest: { bytes: number; topic: string; key: string } | undefined;
+  for (const { kafkaTopic, message } of chunk) {
+    const headers = Object.entries(message.headers).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    const bytes = Buffer.byteLength(message.key) + message.value.length + headers;
+    if (!largest || bytes > largest.bytes) largest = { bytes, topic: kafkaTopic, key: message.key };
+  }
+  const what = largest ? `its largest event (${largest.topic}, key ${largest.key}) is ${largest.bytes.toLocaleString('en-US')} bytes` : 'a record is too large';
+  return new TributaryError('TRB_RECORD_TOO_LARGE', `the broker refused the batch as too large (MESSAGE_TOO_LARGE), nothing of it was written: ${what}; raise the topic's max.message.bytes (broker default 1,048,588) or publish smaller events`, { cause });
 }

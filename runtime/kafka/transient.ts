@@ -27,3 +27,12 @@ export async function untilAvailable<T>(work: () => Promise<T>, timeoutMs = 60_0
     }
   }
 }
+
+/** The broker's error name (`MESSAGE_TOO_LARGE`, …) carried by a kafkajs error or one it wraps. */
+export function brokerErrorType(error: unknown): string | undefined {
+  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.type === 'string') return e.type;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return undefined;
+}

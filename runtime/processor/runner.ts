@@ -51,7 +51,7 @@ import { cachedDefaultPartitioner } from '../kafka/cached-partitioner';
 import { groupTimeouts } from '../kafka/client';
 import { copartitionedAssigner } from '../kafka/copartitioned-assigner';
 import { serialProducer, type SerialProducer } from '../kafka/serial-producer';
-import { isTransient, untilAvailable } from '../kafka/transient';
+import { brokerErrorType, isTransient, untilAvailable } from '../kafka/transient';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { CATCHUP_FIELD, EPOCH_FIELD, epochKey, GEN_FIELD, topicsOf } from '../redis/keys';
@@ -956,11 +956,8 @@ function isCaughtUp(watermarks: Record<string, string>, target: Record<string, s
 const REFUSED_FOR_GOOD = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_REQUIRED_ACKS']);
 
 function refusedForGood(error: unknown): boolean {
-  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (typeof e.type === 'string' && REFUSED_FOR_GOOD.has(e.type)) return true;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return false;
+  const type = brokerErrorType(error);
+  return type !== undefined && REFUSED_FOR_GOOD.has(type);
 }
 
 /** What a catching-up partition still has to read before its target, per topic (for readiness). */

@@ -12,8 +12,9 @@
  *     every poison offset 'dead-lettered' and every other one applied or duplicate.
  *  2. Oversized: no topic of topology.yaml sets max.message.bytes, so it is the broker's (1 MiB
  *     + 12 bytes by default; read from the topic here). Nothing in the SPEC sets a record size.
- *     The broker refuses a larger record at publish: the SDK publisher fails with kafkajs'
- *     MESSAGE_TOO_LARGE and nothing is written, asserted here. Among the poison, a frame of ~1 MiB
+ *     The broker refuses a larger record at publish: the SDK publisher fails with
+ *     TRB_RECORD_TOO_LARGE (the broker's MESSAGE_TOO_LARGE, with the event's size) and nothing is
+ *     written, asserted here. Among the poison, a frame of ~1 MiB
  *     of garbage, 4 KiB under the limit: five thousand times an event's size, dead-lettered like
  *     any undecodable record. The second test writes the largest record the broker takes, to the
  *     byte (one more is refused): its dead letter, the record plus the error headers, fits
@@ -221,7 +222,7 @@ describe(`scenario 6 (${PROFILE}): poison records and a registry answering 503`,
     const huge = orderWith(lines);
     const before = await endOffsets(admin, names.topic('order.created'));
     const refused = await publish(stack, names, [{ topic: 'order.created', value: huge } as InputRecord]).then(() => undefined, (error: unknown) => error);
-    expect(refused, 'publishing a record over max.message.bytes').toMatchObject({ type: 'MESSAGE_TOO_LARGE', message: expect.stringMatching(/larger than the max message size/) });
+    expect(refused, 'publishing a record over max.message.bytes').toMatchObject({ code: 'TRB_RECORD_TOO_LARGE', message: expect.stringMatching(/MESSAGE_TOO_LARGE.*its largest event \(\S+order\.created, key HUGE-ORDER\) is [\d,]+ bytes; raise the topic's max\.message\.bytes/) });
     expect(await endOffsets(admin, names.topic('order.created')), 'records written by the refused publish').toBe(before);
 
     // Everything so far worked off, every poison record dead-lettered, before the registry fails.
