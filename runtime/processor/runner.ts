@@ -201,7 +201,15 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   await untilAvailable(() => encoder.prepare(declaration.outputs as readonly string[]));
   const admin = kafka.admin();
   await admin.connect();
-  let epoch = await store.ensureEpoch();
+  // Redis not up yet (started side by side, restarting) is waited out like Kafka is, not an exit.
+  let warnedRedis = false;
+  let epoch = await untilAvailable(() =>
+    store.ensureEpoch().catch((error: unknown) => {
+      if (!warnedRedis && isTransient(error)) log.warn({ err: error }, 'waiting for Redis');
+      warnedRedis = true;
+      throw error;
+    }),
+  );
 
   const open = new Map<number, OpenPartition>();
   const failed = new Map<number, string>();

@@ -235,8 +235,13 @@ export function expectExact(report: CheckReport): void {
 /** Reads every record of the topics from their log start to the end offsets taken now. */
 async function readWhole(kafka: Kafka, admin: Admin, topics: readonly string[]): Promise<Map<string, RawRecord[]>> {
   const ends = new Map<string, bigint>();
+  let records = 0;
   for (const topic of topics) {
-    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) if (BigInt(high) > BigInt(low)) ends.set(`${topic}/${partition}`, BigInt(high));
+    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+      if (BigInt(high) <= BigInt(low)) continue;
+      ends.set(`${topic}/${partition}`, BigInt(high));
+      records += Number(BigInt(high) - BigInt(low));
+    }
   }
   const read = new Map<string, RawRecord[]>(topics.map((t) => [t, []]));
   if (ends.size === 0) return read;
@@ -246,7 +251,9 @@ async function readWhole(kafka: Kafka, admin: Admin, topics: readonly string[]):
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [...new Set(topics.filter((t) => [...ends.keys()].some((k) => k.startsWith(`${t}/`))))], fromBeginning: true });
-    const delivered = new Set<string>();
+    // A rebalance re-delivers from the start (nothing is committed); a partition's records come in
+    // offset order, so keeping each offset once is keeping those past the last one kept.
+    const next = new Map<string, bigint>();
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
@@ -254,9 +261,8 @@ async function readWhole(kafka: Kafka, admin: Admin, topics: readonly string[]):
         const end = ends.get(id) ?? 0n;
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
-          // A rebalance re-delivers from the start (nothing is committed): keep each offset once.
-          if (offset < end && !delivered.has(`${id}@${offset}`)) {
-            delivered.add(`${id}@${offset}`);
+          if (offset < end && offset >= (next.get(id) ?? 0n)) {
+            next.set(id, offset + 1n);
             read.get(batch.topic)!.push({ topic: batch.topic, partition: batch.partition, offset, message });
           }
           resolveOffset(message.offset);
@@ -265,7 +271,9 @@ async function readWhole(kafka: Kafka, admin: Admin, topics: readonly string[]):
         await heartbeat();
       },
     });
-    await waitFor(() => pending.size === 0, { timeoutMs: 90_000, intervalMs: 100, what: `every record of ${topics.length} topics (${pending.size} partitions left)` });
+    // At least 10,000 records a second (a bare consumer reads ~50,000 here): the soak's millions of records take minutes.
+    const timeoutMs = Math.max(90_000, Math.ceil(records / 10));
+    await waitFor(() => pending.size === 0, { timeoutMs, intervalMs: 100, what: `every record of ${topics.length} topics (${pending.size} partitions left)` });
   } finally {
     await consumer.disconnect();
     await admin.deleteGroups([groupId]).catch(() => undefined);

@@ -130,4 +130,28 @@ describe(`scenario 5 (${PROFILE}): Redis restarted and Redis lost`, () => {
     await waitCaughtUp(stack, deployment, 180_000);
     expectExact(await check({ stack, deployment, label: `[scenario 5b ${PROFILE}]`, records: load.records, redisUrl: redis.url, apiUrl: url }));
   }, sized(180_000, 600_000));
+
+  it('(c) down when the processors start: they wait for it instead of exiting, then work as usual', async () => {
+    redis = redis ?? (await startOwnRedis());
+    const deployment = await deploy(stack, 'f-redis-c');
+    const load = workload({ seed: SEED + 2, events: 1_000, duplicateRate: 0.02, repeatRate: 0.03 });
+    await publish(stack, deployment.naming, load.items);
+    await redis.kill();
+    redis.wipe();
+    let outcome: 'started' | Error | undefined;
+    const starting = start(deployment, redis.url).then(
+      (components) => ((outcome = 'started'), components),
+      (error: Error) => ((outcome = error), undefined),
+    );
+    // The fault's duration, not a wait for readiness: Redis stays away this long.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(outcome, 'start-up outcome while Redis is down').toBeUndefined();
+    await redis.start();
+    const components = await starting;
+    expect(outcome).toBe('started');
+    await publish(stack, deployment.naming, load.rest);
+    await waitCaughtUp(stack, deployment, 120_000);
+    await waitFor(async () => (await readyz(components!.url as string)) === 200, { what: '/readyz 200', timeoutMs: 60_000 });
+    expectExact(await check({ stack, deployment, label: `[scenario 5c ${PROFILE}]`, records: load.records, redisUrl: redis.url, apiUrl: components!.url as string }));
+  }, 180_000);
 });
