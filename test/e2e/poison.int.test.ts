@@ -14,7 +14,7 @@
  * id the registry does not have is TRB_UNKNOWN_SCHEMA; a record keyed against the catalogue's
  * key rule breaks a catalogue rule (TRB_VALIDATION).
  */
-import kafkajs, { type IHeaders, type Producer } from 'kafkajs';
+import kafkajs, { type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../producers/sdk';
 import { startComponents, type Components } from '../../runtime/app/components';
@@ -25,6 +25,7 @@ import type { InputRecord } from '../reference/types';
 import { uniqueName } from '../harness/names';
 import { testStack } from '../harness/stack';
 import { waitFor } from '../harness/wait';
+import { headerText } from '../faults/read-topic';
 import { deploy, expected, publish, servedFromRedis, waitCaughtUp, workload, type Deployment } from './pipeline-harness';
 
 const { Partitioners } = kafkajs;
@@ -128,15 +129,6 @@ async function produce(records: Poison[]): Promise<void> {
   }
 }
 
-function text(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const one = Array.isArray(value) ? value[0] : value;
-    if (one !== undefined) out[name] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
-  }
-  return out;
-}
-
 async function readAll(topic: string): Promise<DeadLetterRecord[]> {
   const kafka = createKafka(stack.brokers, 'poison-dlq-reader');
   const admin = kafka.admin();
@@ -149,7 +141,7 @@ async function readAll(topic: string): Promise<DeadLetterRecord[]> {
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ partition, message }) => void read.push({ partition, key: message.key, value: message.value, headers: text(message.headers) }) });
+    await consumer.run({ eachMessage: async ({ partition, message }) => void read.push({ partition, key: message.key, value: message.value, headers: headerText(message.headers) }) });
     await waitFor(() => read.length >= total, { what: `every record of ${topic}` });
   } finally {
     await consumer.disconnect();

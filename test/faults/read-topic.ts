@@ -33,7 +33,7 @@ export async function readTopic(stack: TestStack, admin: Admin, topic: string): 
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
-        read.set(`${partition}@${message.offset}`, { partition, offset: message.offset, key: message.key, value: message.value, headers: text(message.headers) });
+        read.set(`${partition}@${message.offset}`, { partition, offset: message.offset, key: message.key, value: message.value, headers: headerText(message.headers) });
       },
     });
     await waitFor(() => read.size >= total, { what: `every record of ${topic} (${read.size} of ${total})`, timeoutMs: 60_000 });
@@ -49,7 +49,8 @@ export function sourceOf(letter: TopicRecord): string {
   return `${letter.headers['tributary.source.partition']}@${letter.headers['tributary.source.offset']}`;
 }
 
-function text(headers: IHeaders | undefined): Record<string, string> {
+/** Kafka record headers as UTF-8 strings (the first value of a repeated header). */
+export function headerText(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const one = Array.isArray(value) ? value[0] : value;
