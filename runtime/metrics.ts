@@ -12,6 +12,8 @@ export interface Metrics {
   registry: Registry;
   recordsIn: Counter<'processor' | 'topic'>;
   recordsOut: Counter<'processor' | 'topic'>;
+  /** Outputs not produced because a newer one of the same batch replaced them (runtime/processor/coalesce.ts). */
+  outputsCoalesced: Counter<'processor' | 'topic'>;
   duplicates: Counter<'processor' | 'topic'>;
   deadLetters: Counter<'processor' | 'topic' | 'code'>;
   rejections: Counter<'processor'>;
@@ -45,6 +47,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registry,
     recordsIn: new Counter({ name: 'tributary_records_in_total', help: 'Input records consumed, by processor and topic', labelNames: ['processor', 'topic'], registers }),
     recordsOut: new Counter({ name: 'tributary_records_out_total', help: 'Records produced, by processor and output topic', labelNames: ['processor', 'topic'], registers }),
+    outputsCoalesced: new Counter({ name: 'tributary_outputs_coalesced_total', help: 'Outputs not produced because a newer one for the same key in the same batch replaced them', labelNames: ['processor', 'topic'], registers }),
     duplicates: new Counter({ name: 'tributary_duplicates_total', help: 'Input records skipped as a repeated meta.eventId', labelNames: ['processor', 'topic'], registers }),
     deadLetters: new Counter({ name: 'tributary_dlq_total', help: 'Records sent to <topic>.dlq, by error code', labelNames: ['processor', 'topic', 'code'], registers }),
     rejections: new Counter({ name: 'tributary_rejections_total', help: 'Order versions rejected (order.rejected records)', labelNames: ['processor'], registers }),

@@ -8,6 +8,7 @@
  */
 import type { TableView } from '../../runtime/processor/table';
 import { defineProcessor } from '../../runtime/processor/types';
+import { CRM_COMMANDS, type CommandValue } from '../commands';
 import type { Item } from '../types';
 import { ATP_INPUTS, ATP_OUTPUTS, atpKeyOf, DEFAULT_GRACE_MS, foldAtp, refreshAtp, type AtpContext, type AtpState } from './fold';
 
@@ -35,4 +36,11 @@ export default defineProcessor<AtpState, AtpContext>({
   // The row last sent on atp.changed is the row the API serves, per sku (GET /atp/{sku} reads
   // one hash per partition) and warehouse.
   view: (_key, state) => (state?.lastSent ? [{ name: `sku:${state.sku}`, field: state.warehouse, value: state.lastSent }] : []),
+  // A row's atp.changed is a compacted topic's value, and its UpdateAvailability commands are
+  // coalesced anyway (SPEC §7, the last value always sent): within one batch the last of each counts.
+  latestOnly: (output) => {
+    if (output.topic === 'atp.changed') return `row:${output.key}`;
+    if (output.topic === CRM_COMMANDS && (output.value as CommandValue).type === 'UpdateAvailability') return `availability:${output.key}`;
+    return undefined;
+  },
 });

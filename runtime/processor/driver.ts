@@ -16,6 +16,7 @@
  */
 import type { AtpRow } from '../../processors/atp/fold';
 import { toEvent, type Meta } from '../../processors/types';
+import { keepLatest } from './coalesce';
 import { LatestTable, type TableView } from './table';
 import type { Output, ProcessorDeclaration, Settings } from './types';
 
@@ -103,18 +104,55 @@ export class ProcessorDriver {
     return caused;
   }
 
+  /**
+   * Feeds records in batches, as the runtime applies them: each batch's outputs are kept as a
+   * processor's `latestOnly` says (./coalesce.ts: the newest per identity) before they are logged
+   * and routed on, in batches again, wave after wave until quiet. `sizeOf` picks each batch's size.
+   */
+  pipeInBatches(records: Iterable<{ topic: string; value: unknown }>, sizeOf: () => number): void {
+    let wave = [...records];
+    while (wave.length > 0) {
+      const next: { topic: string; value: unknown }[] = [];
+      for (let i = 0; i < wave.length; ) {
+        const batch = wave.slice(i, i + Math.max(1, sizeOf()));
+        i += batch.length;
+        const produced: { running: Running; output: Output }[] = [];
+        for (const record of batch) {
+          const value = this.firstSeen(record.topic, record.value);
+          if (value !== undefined) produced.push(...this.deliverTagged(record.topic, value));
+        }
+        const { kept } = keepLatest(produced, ({ running, output }) => {
+          const identity = running.declaration.latestOnly?.(output);
+          return identity === undefined ? undefined : `${running.declaration.name}|${identity}`;
+        });
+        for (const { output } of kept) {
+          this.outputs.push(output);
+          next.push({ topic: output.topic, value: output.value });
+        }
+      }
+      wave = next;
+    }
+  }
+
+  /** The normalized value, or undefined for a repeat of (topic, meta.eventId) (the first content wins). */
+  private firstSeen(topic: string, rawValue: unknown): unknown {
+    const value = toEvent(topic, rawValue) as { meta?: { eventId: string } };
+    if (value.meta) {
+      const id = `${topic}\u0000${value.meta.eventId}`;
+      if (this.seen.has(id)) return undefined;
+      this.seen.add(id);
+    }
+    return value;
+  }
+
   send(topic: string, rawValue: unknown): Output[] {
     const caused: Output[] = [];
     const queue: { topic: string; value: unknown }[] = [{ topic, value: rawValue }];
     while (queue.length > 0) {
       const next = queue.shift() as { topic: string; value: unknown };
-      const value = toEvent(next.topic, next.value) as { meta?: { eventId: string } };
-      if (value.meta) {
-        const id = `${next.topic}\u0000${value.meta.eventId}`;
-        if (this.seen.has(id)) continue;
-        this.seen.add(id);
-      }
-      const produced = this.deliver(next.topic, value);
+      const value = this.firstSeen(next.topic, next.value);
+      if (value === undefined) continue;
+      const produced = this.deliverTagged(next.topic, value).map(({ output }) => output);
       for (const output of produced) {
         this.outputs.push(output);
         caused.push(output);
@@ -124,8 +162,8 @@ export class ProcessorDriver {
     return caused;
   }
 
-  private deliver(topic: string, value: unknown): Output[] {
-    const produced: Output[] = [];
+  private deliverTagged(topic: string, value: unknown): { running: Running; output: Output }[] {
+    const produced: { running: Running; output: Output }[] = [];
     const table = this.tables.get(topic);
     if (table && table.upsert(value as never)) {
       for (const running of this.running) {
@@ -135,7 +173,7 @@ export class ProcessorDriver {
           if (!handler.affects(topic, value, key)) continue;
           const step = handler.refresh(state, key, running.ctx, { topic, value });
           this.apply(running, key, step.state);
-          produced.push(...step.outputs);
+          for (const output of step.outputs) produced.push({ running, output });
         }
       }
     }
@@ -145,7 +183,7 @@ export class ProcessorDriver {
       const step = running.declaration.fold(running.state.get(key), { topic, value }, running.ctx);
       this.apply(running, key, step.state);
       this.lateBeyondGrace += step.lateBeyondGrace ?? 0;
-      produced.push(...step.outputs);
+      for (const output of step.outputs) produced.push({ running, output });
     }
     return produced;
   }

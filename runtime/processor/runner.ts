@@ -59,6 +59,7 @@ import { createStateStore, newEpoch, storeSettled, type StateStore, type ViewWri
 import type { Catalogue } from '../schemas/catalogue';
 import { toEvent } from '../../processors/types';
 import { foldBatch, type BatchRecord } from './batch';
+import { keepLatest } from './coalesce';
 import type { Naming } from './naming';
 import { byTopic, decodeOutbox, encodeOutbox, type OutboxRecord } from './outbox';
 import { createOutputEncoder } from './outputs';
@@ -584,7 +585,8 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       generation: part.generation,
     });
 
-    const outbox: OutboxRecord[] = folded.outputs.map(({ output, message }) => ({ topic: naming.topic(output.topic), message }));
+    const produced = coalesce(folded.outputs, ({ output }) => output);
+    const outbox: OutboxRecord[] = produced.map(({ output, message }) => ({ topic: naming.topic(output.topic), message }));
     const dead: { kafkaTopic: string; topic: string; message: KafkaMessage; error: unknown; code: string }[] = [];
     parts.forEach(({ kafkaTopic, topic }, i) => {
       for (const d of decoded[i] as Decoded[]) if (d.error !== undefined) dead.push({ kafkaTopic, topic, message: d.message, error: d.error, code: d.code as string });
@@ -636,7 +638,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     for (const [topic, count] of countBy(folded.duplicates, (r) => r.topic)) metrics.duplicates.inc({ processor: name, topic }, count);
     if (folded.lateBeyondGrace > 0) metrics.lateEvents.inc({ processor: name }, folded.lateBeyondGrace);
     // One labelled update per topic, not per record: prom-client hashes the labels on every call.
-    for (const [outTopic, count] of countBy(folded.outputs, ({ output }) => output.topic)) {
+    for (const [outTopic, count] of countBy(produced, ({ output }) => output.topic)) {
       metrics.recordsOut.inc({ processor: name, topic: outTopic }, count);
       if (outTopic === 'order.rejected') metrics.rejections.inc({ processor: name }, count);
     }
@@ -852,6 +854,15 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       }
       throw new TributaryError('TRB_KAFKA_UNAVAILABLE', `${name} could not produce its outputs (${(error as Error).message}); retrying`, { retriable: true, cause: error });
     }
+  }
+
+  /** The outputs worth producing: the newest of each `latestOnly` identity (./coalesce.ts); the others counted. */
+  function coalesce<T>(items: readonly T[], outputOf: (item: T) => Output): T[] {
+    const latestOnly = declaration.latestOnly;
+    if (!latestOnly) return [...items];
+    const { kept, dropped } = keepLatest(items, (item) => latestOnly(outputOf(item)));
+    for (const [outTopic, count] of countBy(dropped, (item) => outputOf(item).topic)) metrics.outputsCoalesced.inc({ processor: name, topic: outTopic }, count);
+    return kept;
   }
 
   /** Re-folds the table-dependent outputs of the keys `affects` selects, on one partition. */

@@ -98,6 +98,12 @@ export interface ProcessorDeclaration<S, Ctx> {
    * the state. JSON values; null deletes the field.
    */
   view?(key: string, state: S | undefined): ViewField[];
+  /**
+   * The identity under which only the newest output matters (a compacted topic's key, a record
+   * holding an absolute value), or undefined: of the outputs of one applied batch sharing an
+   * identity, only the last is produced (./coalesce.ts). Absent: every output is produced.
+   */
+  latestOnly?(output: Output): string | undefined;
 }
 
 export interface ViewField {
