@@ -9,7 +9,7 @@
  *   GET  /readyz                 Redis answers, every store partition servable, caller's checks
  *   GET  /metrics                Prometheus text of the process registry
  *
- * Answers come from the processors' read model in Redis through ./view-reader.ts (one MULTI per
+ * Answers come from the processors' read model in Redis through ./view-reader.ts (one atomic Lua
  * request). Errors are `{ error: { code, message, problems? } }` (./errors.ts); a store that is
  * not servable or a Redis that does not answer is a 503 with Retry-After: 1, never a 404 or a
  * stale number. With `token` set every route but /livez and /healthz needs
