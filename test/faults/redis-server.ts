@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from '../harness/wait';
+import { AOF_REWRITE_ARGS } from '../../runtime/stack/redis';
 
 export interface OwnRedis {
   readonly url: string;
@@ -49,7 +50,7 @@ export async function startOwnRedis(options: { password?: string } = {}): Promis
 
   async function start(): Promise<void> {
     output = '';
-    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no', ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', ...AOF_REWRITE_ARGS, '--save', '', '--daemonize', 'no', ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     started.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
     started.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
