@@ -263,7 +263,7 @@ function emptyResult(options: BenchOptions, stack: TestStack): BenchResult {
     size: options.size,
     events: options.events,
     commit: git('rev-parse', 'HEAD') ?? 'unknown',
-    dirty: (git('status', '--porcelain') ?? '') !== '',
+    dirty: (git('status', '--porcelain', '--untracked-files=no') ?? '') !== '',
     date: new Date().toISOString(),
     machine: {
       cores: cpu.length,

@@ -38,7 +38,7 @@ export function renderTable(result: BenchResult): string {
   const note = (figure: string, text: string) => rows.push([figure, text, '', '', '', '']);
   const chunks = (all: Record<string, ProcessorStats>) => {
     for (const [name, p] of Object.entries(all)) {
-      note(`  ${name}: chunks (mean time × records), out`, `${p.chunks} × ${p.meanChunkMs.toFixed(1)} ms × ${p.recordsPerChunk} rec, ${p.recordsOut.toLocaleString('en-US')} out`);
+      note(`  ${name}: chunks (mean time × records), out (+ coalesced)`, `${p.chunks} × ${p.meanChunkMs.toFixed(1)} ms × ${p.recordsPerChunk} rec, ${p.recordsOut.toLocaleString('en-US')} out (+ ${p.coalesced.toLocaleString('en-US')})`);
     }
   };
   const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')}/s`;
