@@ -1,6 +1,5 @@
 -- One read of the API (runtime/api/view-reader.ts), atomic like the MULTI it replaces but one
--- command instead of two per partition: ioredis spent more on building and parsing forty
--- commands than Redis spent on answering them.
+-- command for the client to build and parse instead of two per partition (README "Benchmarks").
 --
 -- KEYS: for each store: its epoch key, then the watermark hash of each of its partitions; then
 --       the view hashes to read.

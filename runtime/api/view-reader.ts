@@ -6,8 +6,10 @@
  *   HMGET trb:{<store>:<p>}:watermark @epoch @catchup      for every partition p of the store
  *   the view reads                                          for every partition p
  * so a FLUSHALL, a rebuild's wipe or a catch-up start cannot land between the servability check
- * and the read (a MULTI of the same commands cost the API process ten times more CPU per request). A read returns `{ ok: true, value }` or `{ ok: false, reasons }` (the store is
- * not servable: answer 503, never a 404 or a number from it). Every partition is checked and
+ * and the read. (It was a MULTI of the same 2N+2 commands, each built and parsed by ioredis: at
+ * 3,000 requests/s the script halved GET's p99 and cut POST /atp/check's to a third.) A read
+ * returns `{ ok: true, value }` or `{ ok: false, reasons }` (the store is not servable: answer
+ * 503, never a 404 or a number from it). Every partition is checked and
  * read: rows are spread by the producers' partitioner, which the API does not know.
  *
  * Redis failures throw TributaryError (runtime/redis/failure.ts): TRB_REDIS_UNAVAILABLE when
