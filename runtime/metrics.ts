@@ -33,6 +33,8 @@ export interface Metrics {
   partitionReady: Gauge<'processor' | 'partition'>;
   /** Records the occurredAt of an applied event, for the freshness gauge. */
   noteApplied(processor: string, occurredAt: number): void;
+  /** A partition's lag in records, under both names, and in the group's per-topic sum. */
+  noteLag(at: { processor: string; group: string; topic: string; partition: number }, lag: number): void;
 }
 
 // Processing is milliseconds per batch normally; rebuild batches and stalls reach seconds.
@@ -43,6 +45,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'tributary_' });
   const registers = [registry];
   const newestApplied = new Map<string, number>();
+  // group → topic → partition → lag: kafka_consumergroup_lag_sum is their sum when scraped.
+  const lagByPartition = new Map<string, Map<string, Map<number, number>>>();
   const metrics: Metrics = {
     registry,
     recordsIn: new Counter({ name: 'tributary_records_in_total', help: 'Input records consumed, by processor and topic', labelNames: ['processor', 'topic'], registers }),
@@ -65,7 +69,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     consumerLag: new Gauge({ name: 'tributary_consumer_lag', help: 'Records behind the end of the partition', labelNames: ['processor', 'topic', 'partition'], registers }),
     groupLag: new Gauge({ name: 'kafka_consumergroup_lag', help: 'Consumer group lag in records (kafka-exporter name)', labelNames: ['consumergroup', 'topic', 'partition'], registers }),
-    groupLagSum: new Gauge({ name: 'kafka_consumergroup_lag_sum', help: 'Consumer group lag summed over partitions (kafka-exporter name)', labelNames: ['consumergroup', 'topic'], registers }),
+    groupLagSum: new Gauge({
+      name: 'kafka_consumergroup_lag_sum',
+      help: 'Consumer group lag summed over partitions (kafka-exporter name)',
+      labelNames: ['consumergroup', 'topic'],
+      registers,
+      collect() {
+        for (const [consumergroup, topics] of lagByPartition) {
+          for (const [topic, partitions] of topics) {
+            let sum = 0;
+            for (const lag of partitions.values()) sum += lag;
+            this.set({ consumergroup, topic }, sum);
+          }
+        }
+      },
+    }),
     groupLagSeconds: new Gauge({ name: 'kafka_consumergroup_lag_seconds', help: 'Age of the last consumed record while behind, 0 when caught up', labelNames: ['consumergroup', 'topic', 'partition'], registers }),
     freshness: new Gauge({
       name: 'tributary_view_freshness_seconds',
@@ -80,6 +98,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     partitionReady: new Gauge({ name: 'tributary_partition_ready', help: '1 while a partition serves its state, 0 while it catches up or rebuilds', labelNames: ['processor', 'partition'], registers }),
     noteApplied(processor, occurredAt) {
       if (occurredAt > (newestApplied.get(processor) ?? 0)) newestApplied.set(processor, occurredAt);
+    },
+    noteLag({ processor, group, topic, partition }, records) {
+      const lag = Math.max(0, records);
+      metrics.consumerLag.set({ processor, topic, partition: String(partition) }, lag);
+      metrics.groupLag.set({ consumergroup: group, topic, partition: String(partition) }, lag);
+      let topics = lagByPartition.get(group);
+      if (!topics) lagByPartition.set(group, (topics = new Map()));
+      let partitions = topics.get(topic);
+      if (!partitions) topics.set(topic, (partitions = new Map()));
+      partitions.set(partition, lag);
     },
   };
   return metrics;

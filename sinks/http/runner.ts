@@ -425,8 +425,7 @@ export async function startSink(options: HttpSinkOptions): Promise<RunningSink> 
         const point = part.offsets.commitPoint();
         if (part.dropped || point === undefined) continue;
         const lag = Math.max(0, Number(part.high - point));
-        metrics.consumerLag.set({ processor: name, topic, partition: String(part.id) }, lag);
-        metrics.groupLag.set({ consumergroup: group, topic, partition: String(part.id) }, lag);
+        metrics.noteLag({ processor: name, group, topic, partition: part.id }, lag);
         if (point === part.committed) continue;
         offsets.push({ topic, partition: part.id, offset: point.toString() });
         parts.push([part, point]);
