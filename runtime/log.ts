@@ -21,6 +21,21 @@ export const REDACTED_PATHS = [
   '*.sasl.password',
   'headers.authorization',
   'headers.Authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  // The same secrets under the names OAuth2 answers, env vars and callers give them.
+  'client_secret',
+  'access_token',
+  'refresh_token',
+  'apiToken',
+  'accessToken',
+  'Authorization',
+  '*.client_secret',
+  '*.access_token',
+  '*.refresh_token',
+  '*.apiToken',
+  '*.accessToken',
+  '*.Authorization',
   // ioredis errors carry the command that failed: AUTH's are the Redis username and password, and
   // other commands' are state and payloads (found by test/faults/secrets.int.test.ts).
   '*.command.args',
