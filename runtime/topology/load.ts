@@ -107,7 +107,7 @@ const TOPIC_KEYS = [
   'compatibility',
 ] as const;
 const PROCESSOR_KEYS = ['description', 'inputs', 'tables', 'outputs', 'group', 'settings'] as const;
-const SINK_KEYS = ['description', 'input', 'url', 'rateLimit', 'maxRetryMs', 'timeoutMs', 'concurrency', 'group', 'coalesce'] as const;
+const SINK_KEYS = ['description', 'input', 'url', 'rateLimit', 'maxRetryMs', 'timeoutMs', 'concurrency', 'group', 'coalesce', 'coalesceMs'] as const;
 const RETENTION_HINT = 'a duration such as 7d, 12h, 30m, or -1/forever';
 
 /** Read and parse a topology file. Throws TopologyError only if the file cannot be read. */
@@ -385,6 +385,9 @@ function readSink(reader: Reader, entry: Entry, groupPrefix: string): SinkSpec {
       if (ms !== undefined) sink.coalesce[type] = ms;
     }
   }
+  // SPEC §7's name: the UpdateAvailability window (`coalesce:` sets any type's).
+  const coalesceMs = reader.integer(map.get('coalesceMs'), `${path}/coalesceMs`, 0);
+  if (coalesceMs !== undefined) sink.coalesce = { ...sink.coalesce, UpdateAvailability: coalesceMs };
   return sink;
 }
 

@@ -222,6 +222,16 @@ describe('edge cases of the file', () => {
     expect(result.topology.topics.map((t) => t.name)).toEqual(['2024']);
   });
 
+  it("a sink's coalesceMs (SPEC §7) is the UpdateAvailability window; coalesce sets any type's", () => {
+    const sink = (body: string) => parse(`version: 1\ntopics:\n  c: {schema: none}\nsinks:\n  crm:\n    input: c\n${body}`);
+    expect(sink('').topology.sinks[0]?.coalesce).toEqual({ UpdateAvailability: 1000 });
+    const shorthand = sink('    coalesceMs: 250\n');
+    expect(shorthand.problems).toEqual([]);
+    expect(shorthand.topology.sinks[0]?.coalesce).toEqual({ UpdateAvailability: 250 });
+    expect(sink('    coalesce: {NotifyShipment: 50}\n    coalesceMs: 0\n').topology.sinks[0]?.coalesce).toEqual({ NotifyShipment: 50, UpdateAvailability: 0 });
+    expect(sink('    coalesceMs: -1\n').problems).toHaveLength(1);
+  });
+
   it('reserved component names', () => {
     const result = parse('version: 1\ntopics:\n  a: {schema: none}\nprocessors:\n  api:\n    inputs: [a]\n');
     expect(checkTopology(result.topology, fakeCatalogue)).toEqual([at(5, 3, '"api" is reserved')]);
