@@ -10,10 +10,6 @@
  * Any answer that is not a receiver-down one counts as success (the receiver answered): a 429 or a
  * 400 from a half-open probe closes the circuit too. A probe given up before it was sent (stop,
  * rebalance) is handed back, so the next caller probes at once.
- *
- * `downMs(now)` is the total time spent not closed. The delivery loop subtracts it from a command's
- * time in retry, so an outage while the circuit is open does not use up maxRetryMs: nothing is
- * dead-lettered because the receiver was down, however long (see ./delivery.ts).
  */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -36,8 +32,6 @@ export class CircuitBreaker {
   private cooldown: number;
   private reopenAt = 0;
   private probeOut = false;
-  private downSince: number | null = null;
-  private downTotal = 0;
 
   constructor(private readonly policy: CircuitPolicy = DEFAULT_CIRCUIT) {
     this.cooldown = policy.cooldownMs;
@@ -61,15 +55,13 @@ export class CircuitBreaker {
   }
 
   /** The receiver answered (anything but a receiver-down verdict). */
-  success(now: number): void {
+  success(): void {
     this.failures = 0;
     if (this.current === 'closed') return;
     // A straggler sent before the circuit opened that now succeeds proves the receiver is back, too.
     this.current = 'closed';
     this.probeOut = false;
     this.cooldown = this.policy.cooldownMs;
-    if (this.downSince !== null) this.downTotal += now - this.downSince;
-    this.downSince = null;
   }
 
   /** A receiver-down verdict (timeout, connection refused, 5xx, 401/403). */
@@ -88,17 +80,11 @@ export class CircuitBreaker {
     if (probe && this.current === 'half-open') this.probeOut = false;
   }
 
-  /** Total ms spent open or half-open so far. */
-  downMs(now: number): number {
-    return this.downTotal + (this.downSince === null ? 0 : Math.max(0, now - this.downSince));
-  }
-
   private open(now: number, cooldown: number): void {
     this.current = 'open';
     this.cooldown = cooldown;
     this.reopenAt = now + cooldown;
     this.probeOut = false;
     this.failures = 0;
-    if (this.downSince === null) this.downSince = now;
   }
 }

@@ -112,8 +112,8 @@ describe('deliver', () => {
     expect(await harness({ maxRetryMs: 0 }).run([{ kind: 'timeout' }])).toMatchObject({ outcome: 'exhausted', reason: 'timeout', attempts: 1 });
   });
 
-  it('time with the circuit open does not count against maxRetryMs', async () => {
-    // Threshold 1: the first failure opens the circuit; every probe fails for a long while.
+  it('time with the circuit open counts against maxRetryMs: a receiver that stays down gets the command dead-lettered', async () => {
+    // Threshold 1: the first failure opens the circuit; every probe fails.
     const h = harness({ maxRetryMs: 5_000, threshold: 1 });
     const script: AttemptResult[] = [...Array.from({ length: 12 }, () => ({ kind: 'network', message: 'ECONNREFUSED' }) as const), ok];
     // Waits for the circuit are real timers; make them instant by moving the fake clock past each cool-down.
@@ -129,8 +129,12 @@ describe('deliver', () => {
     };
     const started = h.clock.now;
     const final = await h.run(script);
-    expect(final).toEqual({ outcome: 'delivered', attempts: 13 });
-    expect(h.clock.now - started).toBeGreaterThan(60_000); // far beyond maxRetryMs, all of it down time
+    expect(final).toMatchObject({ outcome: 'exhausted', reason: 'network' });
+    if (final.outcome !== 'exhausted') return;
+    expect(final.retriedMs).toBeGreaterThanOrEqual(5_000);
+    expect(final.attempts).toBeLessThan(12);
+    // Given up at the first failed attempt past the limit: the cool-downs (2 s, 4 s, …) are the waits.
+    expect(h.clock.now - started).toBeLessThan(5_000 + 30_000);
   });
 
   it('401 with OAuth2 refreshes the token and resends at once, only once per command', async () => {

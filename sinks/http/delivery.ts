@@ -7,14 +7,13 @@
  *   retry → wait Retry-After (429/503) or backoff (./backoff.ts), take a slot again, next attempt
  *   401 with OAuth2 → the token is refreshed and the request sent again at once, once per command
  *
- * maxRetryMs — how the SPEC's "retry for up to maxRetryMs, then dead-letter" meets "the receiver
- * down for minutes: nothing lost or dead-lettered, delivery resumes by itself": a command's time
- * in retry runs from its first failed attempt but does NOT include the time the circuit spent open
- * or half-open (./circuit.ts downMs). While the receiver is down as a whole the circuit is open,
- * consumption is paused and no command's clock runs, however long the outage; maxRetryMs bounds
- * how long one command may fail while the receiver otherwise works (a payload it chokes on, a
- * 404, throttling that never ends), after which it is dead-lettered (TRB_SINK_UNAVAILABLE) and its
- * key goes on. The last attempt is made at maxRetryMs (a longer wait is cut to it).
+ * maxRetryMs (SPEC §7: "retry … for up to maxRetryMs, then dead-letter"): a command's time in
+ * retry is wall-clock time from its first failed attempt, waits for an open circuit included, so
+ * a receiver that keeps failing gets each command it was sent dead-lettered (TRB_SINK_UNAVAILABLE)
+ * once that time is up, and the command's key goes on. The last attempt is made at maxRetryMs (a
+ * longer wait is cut to it). An outage shorter than maxRetryMs (default 15 minutes; SPEC §12 "a
+ * receiver down for minutes") loses nothing: the circuit pauses consumption, so only the commands
+ * already in flight wait, and they are delivered when it closes. Dead letters can be re-driven.
  *
  * The caller holds a concurrency slot when it calls deliver(); deliver() always gives it back.
  * Aborting `signal` (stop, rebalance) cuts the waits — for the circuit, a token, a slot, a retry —
@@ -58,7 +57,7 @@ export async function deliver(attempt: Attempt, deps: DeliveryDeps, signal: Abor
   let attempts = 0;
   let retries = 0;
   let refreshed = false;
-  let firstFailure: { at: number; down: number } | undefined;
+  let firstFailureAt: number | undefined;
   try {
     for (;;) {
       const { probe } = await deps.circuit.permit(signal);
@@ -92,8 +91,8 @@ export async function deliver(attempt: Attempt, deps: DeliveryDeps, signal: Abor
       if (refresh) refreshed = true;
       else {
         const at = now();
-        firstFailure ??= { at, down: deps.circuit.downMs() };
-        const retriedMs = at - firstFailure.at - (deps.circuit.downMs() - firstFailure.down);
+        firstFailureAt ??= at;
+        const retriedMs = at - firstFailureAt;
         if (retriedMs >= deps.maxRetryMs) {
           const status = result.kind === 'response' ? result.status : undefined;
           return { outcome: 'exhausted', reason: verdict.reason, ...(status === undefined ? {} : { status }), attempts, retriedMs };

@@ -145,7 +145,7 @@ export class CircuitGate {
   }
 
   success(): void {
-    this.breaker.success(this.now());
+    this.breaker.success();
     this.changed();
   }
 
@@ -158,10 +158,6 @@ export class CircuitGate {
     this.breaker.abandon(probe);
     this.changed();
     this.wakeAll();
-  }
-
-  downMs(): number {
-    return this.breaker.downMs(this.now());
   }
 
   /** Wakes every waiter (state changed, or a probe slot is free again); each asks the breaker anew. */
