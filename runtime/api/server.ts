@@ -111,6 +111,10 @@ export function createApi(options: ApiOptions): FastifyInstance {
   const record = httpMetrics(options.metrics.registry);
   const registry = options.metrics.registry;
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT });
+  // The only body is JSON, whatever a client calls it: fetch() labels a string body text/plain,
+  // curl -d a form. Parsed as JSON (a bad one is a 400 like any), not refused with a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   // A Redis outage or a broken row fails every request that meets it: log each kind once per interval.
   const lastLogged = new Map<string, number>();

@@ -200,6 +200,16 @@ describe('ATP answers', () => {
         { sku: 'SKU-10042', warehouse: null, quantity: 1, available: 0, promisable: false },
       ],
     });
+
+    // A JSON body labelled otherwise (fetch() sends a string as text/plain) or not at all is read as JSON.
+    const payload = JSON.stringify({ lines: [{ sku: 'SKU-10042', warehouse: 'DC-EAST', quantity: 5 }] });
+    for (const headers of [{ 'content-type': 'text/plain;charset=UTF-8' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}]) {
+      const labelled = await app.inject({ method: 'POST', url: '/atp/check', payload, headers });
+      expect({ status: labelled.statusCode, lines: labelled.json().lines }, JSON.stringify(headers)).toEqual({
+        status: 200,
+        lines: [{ sku: 'SKU-10042', warehouse: 'DC-EAST', quantity: 5, available: 5, promisable: true }],
+      });
+    }
   });
 
   it('400 TRB_VALIDATION with every problem for a bad check body, a bad JSON body and a bad code in the path', async () => {
@@ -220,6 +230,9 @@ describe('ATP answers', () => {
     const notJson = await app.inject({ method: 'POST', url: '/atp/check', payload: '{"lines": [', headers: { 'content-type': 'application/json' } });
     expect(notJson.statusCode).toBe(400);
     expect(notJson.json().error).toMatchObject({ code: 'TRB_VALIDATION', problems: [{ path: '', code: 'JSON' }] });
+    const notJsonAsText = await app.inject({ method: 'POST', url: '/atp/check', payload: 'lines=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(notJsonAsText.statusCode).toBe(400);
+    expect(notJsonAsText.json().error).toMatchObject({ code: 'TRB_VALIDATION', problems: [{ path: '', code: 'JSON' }] });
 
     const path = await get(app, '/atp/SKU%20X/DC-EAST');
     expect(path.status).toBe(400);
