@@ -31,9 +31,9 @@ export function buildProgram(): Command {
   const program = new Command('tributary')
     .description('Event-streaming backbone for distributors: domain events on Kafka, available-to-promise, ERP/CRM commands')
     .version(process.env.npm_package_version ?? '0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    // commander's own usage errors read like every other error: one `tributary: TRB_USAGE:` line.
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'tributary: TRB_USAGE: ')) })
+    // commander's own usage errors read like every other error: one `tributary: TRB_USAGE:` line,
+    // the pointer to --help on the same line (SPEC §9: errors are one line).
+    .configureOutput({ outputError: (text, write) => write(`${text.replace(/^error: /, 'tributary: TRB_USAGE: ').trimEnd().replace(/\.$/, '')} (see --help)\n`) })
     .exitOverride();
   registerDev(program);
   registerTopology(program);

@@ -83,7 +83,8 @@ const CASES: Case[] = [
   // options and commands
   { name: 'an unknown option', args: ['run', 'orders', '--bogus'], exit: 2, code: 'TRB_USAGE', says: /unknown option '--bogus'/ },
   { name: 'an unknown command', args: ['publsh', 'order.created'], exit: 2, code: 'TRB_USAGE', says: /unknown command 'publsh'/ },
-  { full: true, name: 'too many arguments', args: ['publish', 'order.created', 'order.changed'], exit: 2, code: 'TRB_USAGE', says: /too many arguments for 'publish'/ },
+  { full: true, name: 'too many arguments', args: ['lag', 'order.changed'], exit: 2, code: 'TRB_USAGE', says: /too many arguments for 'lag'/ },
+  { full: true, name: 'publish: a file given without --file', args: ['publish', 'order.created', 'order.changed'], exit: 2, code: 'TRB_USAGE', says: /unexpected argument "order\.changed": give a file as --file/ },
   { name: 'consume: --from that is no position', args: ['consume', 'order.created', '--from', 'yesterday'], exit: 2, code: 'TRB_USAGE', says: /--from "yesterday" is not a start position/ },
   { name: 'simulate: --events that is not a number', args: ['simulate', '--events', 'many', '--out', dir], exit: 2, code: 'TRB_USAGE', says: /--events many is not a number/ },
 ];

@@ -105,6 +105,16 @@ describe('tributary publish', () => {
     expect(summary).toMatchObject({ topic, sent: 3, skipped: 0, lines: 3 });
     expect(summary.partitions.length).toBeGreaterThan(0);
     expect(await recordCount(topic)).toBe(3);
+
+    // SPEC §9 spells it `publish <topic> -`, without --file.
+    const more = [3, 4].map((i) => JSON.stringify({ ...base, meta: { ...base.meta, eventId: `ev-stdin-${i}`, occurredAt: 1795168800000 + i }, countedQuantity: i })).join('\n');
+    const bare = await tributary(['publish', 'stock.counted', '-', '--topic-prefix', prefix, '--format', 'json'], more);
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(JSON.parse(bare.stdout)).toMatchObject({ topic, sent: 2, lines: 2 });
+    expect(await recordCount(topic)).toBe(5);
+    const stray = await tributary(['publish', 'stock.counted', 'orders.ndjson', '--topic-prefix', prefix], more);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr.trim()).toBe('tributary: TRB_USAGE: unexpected argument "orders.ndjson": give a file as --file orders.ndjson, or - for stdin');
   });
 
   it('an unknown topic is one line listing the source topics, exit 2', async () => {

@@ -35,6 +35,7 @@ export function register(program: Command): void {
     .command('publish')
     .description('publish NDJSON natural-JSON event values to a source topic, every line validated first')
     .argument('<topic>', 'catalogue topic, e.g. order.created')
+    .argument('[input]', '- reads stdin (the default): the same as --file -')
     .option('-f, --file <file>', 'NDJSON input file, or - for stdin', '-')
     .option('--skip-invalid', 'send the valid lines and report how many were skipped (without it, one invalid line means nothing is sent)')
     .addOption(new Option('--format <format>', 'result output').choices(['text', 'json']).default('text'))
@@ -44,9 +45,12 @@ export function register(program: Command): void {
       `
 One JSON value per line; optional fields may be omitted, meta.occurredAt is epoch millis or ISO-8601.
 Exit codes: 0 sent, 2 invalid input or unknown topic (nothing sent), 1 publish failed, 3 stack unreachable.
-Example: tributary publish order.created --file orders.ndjson`,
+Examples: tributary publish order.created --file orders.ndjson
+          generate-orders | tributary publish order.created -`,
     )
-    .action(async (topic: string, options: PublishCliOptions) => {
+    .action(async (topic: string, input: string | undefined, options: PublishCliOptions) => {
+      if (input !== undefined && input !== '-') throw new UsageError(`unexpected argument "${input}": give a file as --file ${input}, or - for stdin`);
+      if (input === '-' && options.file !== '-') throw new UsageError('give the input once: --file F, or - for stdin');
       await publishCommand(topic, options);
     });
 }
