@@ -4,6 +4,7 @@
  *
  *   simulate(options)            lazy Iterable<SimEvent>; each iteration replays the same run
  *   simulateToDir(options, dir)  <dir>/<topic>.ndjson, one value per line; same seed → same bytes
+ *   simulateToFile(options, f)   one NDJSON file of {topic, key, value} lines, in run order
  *   paced(events, rate)          wall-clock pacing for `--rate`; simulated timestamps untouched
  *
  * Nothing here reads the wall clock or Math.random: time is simulated from `startAt` and every
@@ -16,7 +17,7 @@ import { resolveOptions, type SimulateOptions } from './options';
 export { SimulationRun, type SimulationState } from './scenario';
 export { resolveOptions, DEFAULT_START_AT, type SimulateOptions, type ResolvedOptions } from './options';
 export { SOURCE_TOPICS, keyOf, stockKey, type SimEvent, type SourceTopic, type EventValue, type EventValues } from './events';
-export { simulateToDir, type SimulationSummary } from './ndjson-out';
+export { simulateToDir, simulateToFile, type SimulationSummary } from './ndjson-out';
 export { paced } from './pace';
 
 export function simulate(options: SimulateOptions = {}): Iterable<SimEvent> {

@@ -1,18 +1,23 @@
 /**
- * Writes a simulation to `<dir>/<topic>.ndjson`: one natural-JSON value per line, keys left out
- * (they follow from the value, SPEC §4), one file for every source topic even if empty. Values
- * are built with a fixed field order, so JSON.stringify is already deterministic: the same options
- * give byte-identical files. Writes are synchronous and buffered, so memory stays bounded.
+ * Writes a simulation to NDJSON, in one of two shapes:
+ *  - `simulateToDir(options, dir)`: `<dir>/<topic>.ndjson`, one natural-JSON value per line, keys
+ *    left out (they follow from the value, SPEC §4), one file for every source topic even if
+ *    empty: each file is ready for `tributary publish <topic> --file`.
+ *  - `simulateToFile(options, file)`: one file, the run in order, a line per event
+ *    `{"topic":…,"key":…,"value":{…}}` (the envelope kcat -J and `consume --format ndjson` use).
+ * Values are built with a fixed field order, so JSON.stringify is already deterministic: the same
+ * options give byte-identical files. Writes are synchronous and buffered, so memory stays bounded.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UsageError } from '../../runtime/errors';
-import { SOURCE_TOPICS, type SourceTopic } from './events';
+import { SOURCE_TOPICS, type SimEvent, type SourceTopic } from './events';
 import { resolveOptions, type SimulateOptions } from './options';
 import { SimulationRun } from './scenario';
 
 export interface SimulationSummary {
-  dir: string;
+  /** The directory or the file written. */
+  path: string;
   events: number;
   perTopic: Record<SourceTopic, number>;
   /** Simulated time span of the run, epoch millis. */
@@ -22,40 +27,69 @@ export interface SimulationSummary {
 
 const FLUSH_AT = 1 << 20;
 
+class BufferedFile {
+  private pending: string[] = [];
+  private size = 0;
+
+  constructor(readonly fd: number) {}
+
+  write(line: string): void {
+    this.pending.push(line);
+    this.size += line.length;
+    if (this.size >= FLUSH_AT) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
+    this.size = 0;
+  }
+}
+
 export function simulateToDir(options: SimulateOptions, dir: string): SimulationSummary {
+  checkEnd(options);
+  mkdirSync(dir, { recursive: true });
+  const files = new Map<SourceTopic, BufferedFile>();
+  try {
+    for (const topic of SOURCE_TOPICS) files.set(topic, new BufferedFile(openSync(join(dir, `${topic}.ndjson`), 'w')));
+    return write(options, dir, (event) => (files.get(event.topic) as BufferedFile).write(`${JSON.stringify(event.value)}\n`), [...files.values()]);
+  } finally {
+    for (const file of files.values()) closeSync(file.fd);
+  }
+}
+
+export function simulateToFile(options: SimulateOptions, path: string): SimulationSummary {
+  checkEnd(options);
+  mkdirSync(dirname(path), { recursive: true });
+  const file = new BufferedFile(openSync(path, 'w'));
+  try {
+    return write(options, path, (event) => file.write(`${JSON.stringify({ topic: event.topic, key: event.key, value: event.value })}\n`), [file]);
+  } finally {
+    closeSync(file.fd);
+  }
+}
+
+function checkEnd(options: SimulateOptions): void {
   const resolved = resolveOptions(options);
   if (resolved.events === Infinity && resolved.durationMs === Infinity) {
     throw new UsageError('writing a simulation to files needs an end: give events or duration');
   }
-  mkdirSync(dir, { recursive: true });
-  const files = new Map<SourceTopic, { fd: number; pending: string[]; size: number }>();
+}
+
+function write(options: SimulateOptions, path: string, line: (event: SimEvent) => void, files: readonly BufferedFile[]): SimulationSummary {
   const perTopic = Object.fromEntries(SOURCE_TOPICS.map((topic) => [topic, 0])) as Record<SourceTopic, number>;
-  for (const topic of SOURCE_TOPICS) files.set(topic, { fd: openSync(join(dir, `${topic}.ndjson`), 'w'), pending: [], size: 0 });
-  const flush = (file: { fd: number; pending: string[]; size: number }) => {
-    if (file.pending.length === 0) return;
-    writeSync(file.fd, file.pending.join(''));
-    file.pending = [];
-    file.size = 0;
-  };
   let events = 0;
   let firstOccurredAt: number | null = null;
   let lastOccurredAt: number | null = null;
-  try {
-    for (const event of new SimulationRun(options).events()) {
-      const file = files.get(event.topic) as { fd: number; pending: string[]; size: number };
-      const line = `${JSON.stringify(event.value)}\n`;
-      file.pending.push(line);
-      file.size += line.length;
-      if (file.size >= FLUSH_AT) flush(file);
-      perTopic[event.topic]++;
-      events++;
-      const at = event.value.meta.occurredAt;
-      firstOccurredAt = firstOccurredAt === null ? at : Math.min(firstOccurredAt, at);
-      lastOccurredAt = lastOccurredAt === null ? at : Math.max(lastOccurredAt, at);
-    }
-    for (const file of files.values()) flush(file);
-  } finally {
-    for (const file of files.values()) closeSync(file.fd);
+  for (const event of new SimulationRun(options).events()) {
+    line(event);
+    perTopic[event.topic]++;
+    events++;
+    const at = event.value.meta.occurredAt;
+    firstOccurredAt = firstOccurredAt === null ? at : Math.min(firstOccurredAt, at);
+    lastOccurredAt = lastOccurredAt === null ? at : Math.max(lastOccurredAt, at);
   }
-  return { dir, events, perTopic, firstOccurredAt, lastOccurredAt };
+  for (const file of files) file.flush();
+  return { path, events, perTopic, firstOccurredAt, lastOccurredAt };
 }

@@ -17,11 +17,11 @@ export interface SimulateOptions {
   startAt?: string | number | Date;
   /** How many DCs (1–8, named DC-EAST, DC-WEST, …) or the codes themselves. Default 3. */
   warehouses?: number | readonly string[];
-  /** Catalogue size. Default 200. */
+  /** Catalogue size. Default 200 (fewer for a short run: see `scaledToEvents`). */
   skus?: number;
-  /** Customer count. Default 300. */
+  /** Customer count. Default 300 (fewer for a short run). */
   customers?: number;
-  /** Order intake in simulated time; sets the pace of everything else. Default 1200. */
+  /** Order intake in simulated time; sets the pace of everything else. Default 1200 (lower for a short run). */
   ordersPerHour?: number;
   /** Share of order versions that break a business rule (unknown sku or unit, quantity 0, duplicate lineNo). Default 0.005. */
   invalidRate?: number;
@@ -80,6 +80,27 @@ function warehouseCodes(value: SimulateOptions['warehouses']): string[] {
   return [...value];
 }
 
+/**
+ * The world of a short run (`events` below ~12,000), scaled to it: the item master, the customers
+ * and the opening receipts come before the first order, and 500 of them at full size would leave a
+ * 500-event run without a single order. A short run gets a catalogue and a customer base of its
+ * size (about 1 SKU per 40 events, 1 customer per 30, at least 5) and a slower order intake in
+ * simulated time, so its orders are also picked, shipped and some returned within it. Options
+ * given explicitly win; long and endless runs keep the full-size world.
+ */
+export function scaledToEvents(events: number): { skus: number; customers: number; ordersPerHour: number } {
+  const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, Math.round(value)));
+  return {
+    skus: clamp(events / 40, 5, DEFAULT_SKUS),
+    customers: clamp(events / 30, 5, DEFAULT_CUSTOMERS),
+    ordersPerHour: clamp(events / 10, 30, DEFAULT_ORDERS_PER_HOUR),
+  };
+}
+
+const DEFAULT_SKUS = 200;
+const DEFAULT_CUSTOMERS = 300;
+const DEFAULT_ORDERS_PER_HOUR = 1200;
+
 export function resolveOptions(options: SimulateOptions = {}): ResolvedOptions {
   const events = options.events === undefined ? Infinity : integer('events', options.events, 0, 0, Number.MAX_SAFE_INTEGER);
   let durationMs = Infinity;
@@ -89,7 +110,8 @@ export function resolveOptions(options: SimulateOptions = {}): ResolvedOptions {
     }
     durationMs = Math.round(options.duration * 1000);
   }
-  const ordersPerHour = options.ordersPerHour ?? 1200;
+  const scaled = Number.isFinite(events) ? scaledToEvents(events) : { skus: DEFAULT_SKUS, customers: DEFAULT_CUSTOMERS, ordersPerHour: DEFAULT_ORDERS_PER_HOUR };
+  const ordersPerHour = options.ordersPerHour ?? scaled.ordersPerHour;
   if (!Number.isFinite(ordersPerHour) || ordersPerHour <= 0 || ordersPerHour > 3_600_000) {
     throw new UsageError(`ordersPerHour must be a number above 0 and at most 3600000, got ${ordersPerHour}`);
   }
@@ -99,8 +121,8 @@ export function resolveOptions(options: SimulateOptions = {}): ResolvedOptions {
     durationMs,
     startAt: startAtMillis(options.startAt),
     warehouses: warehouseCodes(options.warehouses),
-    skus: integer('skus', options.skus, 200, 1, MAX_SKUS),
-    customers: integer('customers', options.customers, 300, 1, MAX_CUSTOMERS),
+    skus: integer('skus', options.skus, scaled.skus, 1, MAX_SKUS),
+    customers: integer('customers', options.customers, scaled.customers, 1, MAX_CUSTOMERS),
     ordersPerHour,
     invalidRate: rate('invalidRate', options.invalidRate, 0.005),
     duplicateRate: rate('duplicateRate', options.duplicateRate, 0),

@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../runtime/errors';
-import { simulate, simulateToDir, SimulationRun, SOURCE_TOPICS, type SimEvent } from './index';
+import { simulate, simulateToDir, simulateToFile, SimulationRun, SOURCE_TOPICS, type SimEvent } from './index';
 
 const CODE = /^[A-Za-z0-9._-]{1,64}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -239,6 +239,20 @@ describe('simulate', () => {
     expect(later.length).toBeGreaterThan(0);
     const firstVersion = new Map(items.slice(0, 200).map((e) => [e.key, e.topic === 'item.upserted' ? JSON.stringify(e.value.safetyStock) : '']));
     expect(later.some((e) => e.topic === 'item.upserted' && JSON.stringify(e.value.safetyStock) !== firstVersion.get(e.key))).toBe(true);
+  });
+
+  it.each([200, 500, 2_000])('a short run of %i events is a small world with orders picked and shipped in it, not only master data', (n) => {
+    const events = take({ seed: 'short', events: n });
+    expect(events).toHaveLength(n);
+    const count = (topic: string) => events.filter((e) => e.topic === topic).length;
+    const master = count('item.upserted') + count('customer.upserted');
+    expect(master / n, 'share of item and customer records').toBeLessThan(0.2);
+    for (const topic of ['order.created', 'pick.confirmed', 'shipment.confirmed', 'stock.adjusted']) expect(count(topic), topic).toBeGreaterThan(0);
+    expect(count('order.created') / n, 'orders').toBeGreaterThan(0.2);
+    // Every order line names an item the run published first.
+    const items = new Set(events.filter((e) => e.topic === 'item.upserted').map((e) => e.key));
+    const lineSkus = events.filter((e) => e.topic === 'order.created').flatMap((e) => (e.value as { lines: { sku: string }[] }).lines.map((l) => l.sku));
+    expect(lineSkus.filter((sku) => items.has(sku)).length / lineSkus.length).toBeGreaterThan(0.95);
   });
 
   it('has realistic proportions: every topic, mostly orders and their fulfilment, a few returns', () => {
@@ -476,6 +490,19 @@ describe('simulateToDir', () => {
     const c = tempDir();
     simulateToDir({ seed: 'other files', events: 20_000 }, c);
     expect(readFileSync(join(c, 'order.created.ndjson')).equals(readFileSync(join(a, 'order.created.ndjson')))).toBe(false);
+  });
+});
+
+describe('simulateToFile', () => {
+  it('writes the run in order, one {topic, key, value} line per event, byte-identical for the same seed', () => {
+    const [a, b] = [join(tempDir(), 'run.ndjson'), join(tempDir(), 'nested', 'run.ndjson')];
+    const summary = simulateToFile({ seed: 'one file', events: 3_000 }, a);
+    simulateToFile({ seed: 'one file', events: 3_000 }, b);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    expect(summary).toMatchObject({ path: a, events: 3_000 });
+    const lines = readFileSync(a, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { topic: string; key: string; value: unknown });
+    expect(lines).toEqual(take({ seed: 'one file', events: 3_000 }).map((e) => ({ topic: e.topic, key: e.key, value: e.value })));
+    expect(() => simulateToFile({ seed: 1 }, join(tempDir(), 'endless.ndjson'))).toThrow(/events or duration/);
   });
 });
 

@@ -69,5 +69,25 @@ describe('tributary simulate', () => {
     const files = readdirSync(a).sort();
     expect(files).toEqual(SOURCE_TOPICS.map((t) => `${t}.ndjson`).sort());
     for (const name of files) expect(readFileSync(join(b, name)).equals(readFileSync(join(a, name))), name).toBe(true);
+
+    // --out naming a file: one file, the same bytes for the same seed.
+    const [one, two] = [join(a, 'run.ndjson'), join(b, 'run.ndjson')];
+    for (const file of [one, two]) expect((await tributary(['simulate', '--events', '500', '--seed', '77', '--out', file])).code).toBe(0);
+    expect(readFileSync(one).equals(readFileSync(two))).toBe(true);
+    const lines = readFileSync(one, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { topic: string });
+    expect(lines).toHaveLength(500);
+    expect(lines.filter((l) => l.topic === 'order.created').length, 'a 500-event run holds orders').toBeGreaterThan(50);
+  });
+
+  it('--rate with --duration publishes for that many wall-clock seconds', async () => {
+    const started = Date.now();
+    const result = await tributary(['simulate', '--rate', '50', '--duration', '2', '--seed', '4', '--topic-prefix', prefix, '--format', 'json']);
+    const elapsed = (Date.now() - started) / 1000;
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { events: number };
+    // About 50 × 2; the pacer may release a first burst, and a slow start costs a few.
+    expect(summary.events).toBeGreaterThan(30);
+    expect(summary.events).toBeLessThanOrEqual(110);
+    expect(elapsed).toBeGreaterThanOrEqual(2);
   });
 });

@@ -137,7 +137,8 @@ async function startDemoReceivers(): Promise<Receiver[]> {
 
 /** The first stocked row of a simulation: its first item and a warehouse it is adjusted in. */
 function exampleRow(seed: number): { sku: string; warehouse: string } {
-  for (const event of simulate({ seed, events: 2_000 })) {
+  // The same endless, full-size world the demo publishes; its first stock event comes within the first thousand.
+  for (const event of simulate({ seed })) {
     if (event.topic === 'stock.adjusted' || event.topic === 'stock.counted') {
       const value = event.value as { sku: string; warehouse: string };
       return { sku: value.sku, warehouse: value.warehouse };
