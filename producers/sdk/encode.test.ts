@@ -78,6 +78,15 @@ describe('encodeEvent', () => {
   });
 });
 
+describe('encodeEvent with null for a defaulted field', () => {
+  it('writes the default, as if the field were omitted', () => {
+    const order = { ...(sampleEvents()['order.created'] as unknown as Record<string, unknown>), currency: null };
+    const encoded = encodeEvent(catalogue, 'order.created', order);
+    expect((catalogue.require('order.created').type.fromBuffer(encoded.avro) as { currency: string }).currency).toBe('USD');
+    expect(order.currency).toBeNull(); // the caller's value is not changed
+  });
+});
+
 describe('confluentFrame', () => {
   it('prefixes magic byte 0 and the big-endian schema id', () => {
     expect([...confluentFrame(258, Buffer.from([7, 8]))]).toEqual([0, 0, 0, 1, 2, 7, 8]);

@@ -10,7 +10,7 @@ import type { Catalogue, TopicSchema } from '../../runtime/schemas/catalogue';
 import { recordKey } from '../../runtime/schemas/record-key';
 import { cloudEventHeaders, type Meta } from './envelope';
 import { PUBLISHABLE_TOPICS, type PublishableTopic } from './types';
-import { validateEvent } from './validate';
+import { validateEvent, withDefaultsForNulls } from './validate';
 
 /** A validated, Avro-encoded event, not yet framed with its schema id. */
 export interface EncodedEvent {
@@ -44,7 +44,7 @@ export function encodeEvent(catalogue: Catalogue, topic: string, value: unknown,
   const schema = publishableSchema(catalogue, topic);
   const problems = validateEvent(schema, value);
   if (problems.length > 0) throw new ValidationError(problems, topic);
-  const natural = value as Record<string, unknown>;
+  const natural = withDefaultsForNulls(schema.type, value) as Record<string, unknown>;
   return {
     topic: topic as PublishableTopic,
     key: recordKey(schema, natural),

@@ -39,6 +39,12 @@ describe('validateEvent', () => {
     expect(problems('customer.upserted', (v) => Object.assign(v, { email: null, creditLimitMinor: null }))).toEqual([]);
     expect(problems('order.created', (v) => delete v.lines[0].uom)).toEqual([]);
     expect(problems('item.upserted', (v) => delete v.safetyStock)).toEqual([]);
+    // A field with a default is optional too: null there means "not given".
+    expect(problems('order.created', (v) => Object.assign(v, { currency: null }))).toEqual([]);
+    expect(problems('customer.upserted', (v) => Object.assign(v, { creditHold: null }))).toEqual([]);
+    expect(problems('item.upserted', (v) => Object.assign(v, { safetyStock: null }))).toEqual([]);
+    // A required field (no default) stays required.
+    expect(problems('order.created', (v) => Object.assign(v, { customerId: null }))).toEqual([{ path: 'customerId', code: 'TYPE' }]);
   });
 
   it('REQUIRED: a missing field, nested paths included', () => {

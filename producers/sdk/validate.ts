@@ -27,8 +27,9 @@ const NON_NEGATIVE: ReadonlySet<string> = new Set(['countedQuantity']);
 type Json = Record<string, unknown>;
 type Segment = string | number;
 
-export function validateEvent(topic: TopicSchema, value: unknown): FieldProblem[] {
-  if (!isObject(value)) return [{ path: '(value)', code: 'TYPE', message: `expected a JSON object, got ${show(value)}` }];
+export function validateEvent(topic: TopicSchema, given: unknown): FieldProblem[] {
+  if (!isObject(given)) return [{ path: '(value)', code: 'TYPE', message: `expected a JSON object, got ${show(given)}` }];
+  const value = withDefaultsForNulls(topic.type, given) as Json;
   const problems: FieldProblem[] = [];
   topic.type.isValid(value, {
     errorHook: (path: string[], found: unknown, type: avro.Type) => problems.push(schemaProblem(path, found, type)),
@@ -120,6 +121,46 @@ function catalogueRules(type: avro.types.RecordType, value: Json, path: Segment[
       }
     }
   }
+}
+
+/**
+ * Natural JSON (SPEC §4) lets an optional field be omitted or null. A field with a default whose
+ * type has no null (`currency` "USD", `creditHold` false, `safetyStock` {}) is optional too: null
+ * there means "not given", so it is left out and Avro writes the default. Copies only what changes.
+ */
+export function withDefaultsForNulls(type: avro.Type, value: unknown): unknown {
+  if (type.typeName.startsWith('logical')) {
+    const underlying = (type as avro.types.LogicalType).underlyingType;
+    return underlying.typeName === 'record' ? withDefaultsForNulls(underlying, value) : value;
+  }
+  const name = type.typeName;
+  if (name === 'array' && Array.isArray(value)) {
+    const items = (type as avro.types.ArrayType).itemsType;
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const next = withDefaultsForNulls(items, item);
+      if (next !== item) (copy ??= [...value])[i] = next;
+    });
+    return copy ?? value;
+  }
+  if (name !== 'record' || !isObject(value)) return value;
+  let copy: Json | undefined;
+  for (const field of (type as avro.types.RecordType).fields) {
+    const child = value[field.name];
+    if (child === null && field.defaultValue() !== undefined && !acceptsNull(field.type)) {
+      copy ??= { ...value };
+      delete copy[field.name];
+      continue;
+    }
+    const next = withDefaultsForNulls(field.type, child);
+    if (next !== child) (copy ??= { ...value })[field.name] = next;
+  }
+  return copy ?? value;
+}
+
+function acceptsNull(type: avro.Type): boolean {
+  if (type.typeName === 'null') return true;
+  return type.typeName.startsWith('union') && (type as unknown as { types: avro.Type[] }).types.some((t) => t.typeName === 'null');
 }
 
 function recordOf(type: avro.Type): avro.types.RecordType {
