@@ -102,10 +102,22 @@ describe('grace period (SPEC §5)', () => {
     expect(after.late).toBe(1);
   });
 
-  it('a movement later than grace is still exact: added unless the latest count covers it', () => {
+  it('a movement later than grace is applied as of its arrival: added, even before the latest count', () => {
     const base = [count('A', 'W1', 100, at(60)), adjust('A', 'W1', 1, at(30 * 60))];
     expect(run([...base, adjust('A', 'W1', 5, at(61))])).toMatchObject({ late: 1, row: { onHand: 106 } });
-    expect(run([...base, adjust('A', 'W1', 5, at(59))])).toMatchObject({ late: 1, row: { onHand: 101 } });
+    // In event time the count at 60 would cover a movement at 59; as of its arrival it comes after.
+    expect(run([...base, adjust('A', 'W1', 5, at(59))])).toMatchObject({ late: 1, row: { onHand: 106 } });
+    // Without a count, and after the count became the latest event itself.
+    expect(run([adjust('A', 'W1', 1, at(30 * 60)), adjust('A', 'W1', -4, at(0))])).toMatchObject({ late: 1, row: { onHand: -3 } });
+    expect(run([adjust('A', 'W1', 1, at(0)), count('A', 'W1', 50, at(30 * 60)), adjust('A', 'W1', 7, at(60))])).toMatchObject({ late: 1, row: { onHand: 57 } });
+  });
+
+  it('a late movement, then a count in grace but older than its arrival: the count does not undo it', () => {
+    // Newest event 30 h; the +5 (at 1 h) arrives beyond grace, as of 30 h; a count at 20 h (in grace) then
+    // says 100 at 20 h: on hand = 100 + what came after 20 h = the +2 at 30 h and the late +5.
+    const { row, late } = run([adjust('A', 'W1', 2, at(30 * 60)), adjust('A', 'W1', 5, at(60)), count('A', 'W1', 100, at(20 * 60))]);
+    expect(late).toBe(1);
+    expect(row?.onHand).toBe(107);
   });
 
   it('the grace period is a setting (default 24 h) and must be a non-negative number', () => {

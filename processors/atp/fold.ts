@@ -178,21 +178,26 @@ function advance(state: AtpState, t: number, graceMs: number): void {
   state.settledBefore = horizon;
 }
 
-/** Applies a movement in event time; true if it arrived later than the grace period. */
+/**
+ * Applies a movement in event time; true if it arrived later than the grace period. A late one is
+ * applied as of its arrival (SPEC §5): as if it happened just after the newest event seen at the
+ * row, so it adds to on hand even when the latest count's time is after its own (half a
+ * millisecond past the watermark: after every count seen so far, before any later event).
+ */
 function applyMovement(state: AtpState, t: number, delta: number, graceMs: number): boolean {
   const late = state.settledBefore !== null && t < state.settledBefore;
-  if (late) {
-    if (!(state.count && t <= state.count.at)) state.baseline += delta;
-  } else {
-    let i = state.recent.length;
-    while (i > 0 && (state.recent[i - 1] as [number, number])[0] > t) i--;
-    const sums = sumsOf(state);
-    state.recent.splice(i, 0, [t, delta]);
-    sums.total += delta;
-    if (sums.afterAt !== null && t > sums.afterAt) sums.after += delta;
-    advance(state, t, graceMs);
-  }
+  insertRecent(state, late ? (state.watermark as number) + 0.5 : t, delta);
+  if (!late) advance(state, t, graceMs);
   return late;
+}
+
+function insertRecent(state: AtpState, t: number, delta: number): void {
+  let i = state.recent.length;
+  while (i > 0 && (state.recent[i - 1] as [number, number])[0] > t) i--;
+  const sums = sumsOf(state);
+  state.recent.splice(i, 0, [t, delta]);
+  sums.total += delta;
+  if (sums.afterAt !== null && t > sums.afterAt) sums.after += delta;
 }
 
 function applyCount(state: AtpState, counted: StockCounted, graceMs: number): boolean {
