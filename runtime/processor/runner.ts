@@ -460,8 +460,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     const p = batch.partition;
     const topic = logicalOf.get(batch.topic) as string;
     const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
-    metrics.consumerLag.set({ processor: name, topic: batch.topic, partition: String(p) }, Math.max(0, lag));
-    metrics.groupLag.set({ consumergroup: group, topic: batch.topic, partition: String(p) }, Math.max(0, lag));
+    metrics.noteLag({ processor: name, group, topic: batch.topic, partition: p }, lag);
     if (failed.has(p)) return;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       if (!isRunning() || isStale()) return;
@@ -570,6 +569,10 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     if (parts.length === 0) return outcomes;
 
     const decoded = await Promise.all(parts.map(({ kafkaTopic, topic, pending }) => Promise.all(pending.map((message) => decodeOne(kafkaTopic, topic, p, message)))));
+    // The global tables hold what was appended before these records (an item published just before
+    // its order). Not for a processor that re-folds on table updates (atp): a late table record fixes
+    // its outputs anyway, and its refresh waits for this partition, which would wait for the feed.
+    if (tableKeys.size > 0 && !onTableUpdate) await feed.catchUp(newestTimestamp(parts));
     const good = decoded.flatMap((list) => list.filter((d) => d.record).map((d) => d.record as BatchRecord));
     const eventIds = new Map<string, string[]>();
     for (const record of good) (eventIds.get(record.topic) ?? eventIds.set(record.topic, []).get(record.topic) as string[]).push(record.eventId);
@@ -587,19 +590,21 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
 
     const produced = coalesce(folded.outputs, ({ output }) => output);
     const outbox: OutboxRecord[] = produced.map(({ output, message }) => ({ topic: naming.topic(output.topic), message }));
-    const dead: { kafkaTopic: string; topic: string; message: KafkaMessage; error: unknown; code: string }[] = [];
+    const dead: { kafkaTopic: string; topic: string; message: KafkaMessage; error: unknown; code: string; record?: BatchRecord }[] = [];
     parts.forEach(({ kafkaTopic, topic }, i) => {
       for (const d of decoded[i] as Decoded[]) if (d.error !== undefined) dead.push({ kafkaTopic, topic, message: d.message, error: d.error, code: d.code as string });
     });
     for (const { record, error } of folded.failed) {
       const from = parts.find((x) => x.topic === record.topic) as (typeof parts)[number];
       const verdict = classifyForDeadLetter(error);
-      dead.push({ kafkaTopic: from.kafkaTopic, topic: from.topic, message: messageOf(from.pending, record), error, code: 'code' in verdict ? verdict.code : 'TRB_PROCESSING' });
+      dead.push({ kafkaTopic: from.kafkaTopic, topic: from.topic, message: messageOf(from.pending, record), error, code: 'code' in verdict ? verdict.code : 'TRB_PROCESSING', record });
     }
-    for (const { kafkaTopic, topic, message, error, code } of dead) {
+    for (const { kafkaTopic, topic, message, error, code, record } of dead) {
       outbox.push({ topic: deadLetterTopic(kafkaTopic), message: toDeadLetterMessage(deadLetterOf({ topic: kafkaTopic, partition: p, message }, error, name, code)) });
       metrics.deadLetters.inc({ processor: name, topic, code });
-      log.warn({ topic: kafkaTopic, partition: p, offset: message.offset, code }, 'record dead-lettered');
+      // An undecodable record has no meta: its CloudEvents id header, when there is one, names it.
+      const ids = record ? recordIds(record) : { eventId: ceId(message) };
+      log.warn({ topic: kafkaTopic, partition: p, offset: message.offset, ...ids, code }, 'record dead-lettered');
     }
 
     const newWatermarks = { ...part.watermarks };
@@ -632,6 +637,10 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       return outcomes;
     }
     part.watermarks = newWatermarks;
+    if (log.isLevelEnabled('debug')) {
+      for (const record of folded.applied) log.debug({ topic: record.topic, partition: p, offset: record.offset, ...recordIds(record) }, 'record applied');
+      for (const record of folded.duplicates) log.debug({ topic: record.topic, partition: p, offset: record.offset, ...recordIds(record) }, 'record skipped: its eventId was applied before');
+    }
     faultPoint('after-apply'); // test-only (runtime/fault.ts): between the Redis write and produce/commit
     // Counted as applied now: a failed produce below is retried from the outbox, not re-applied.
     for (const { topic, pending } of parts) metrics.recordsIn.inc({ processor: name, topic }, pending.length);
@@ -995,4 +1004,23 @@ function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string
 
 function messageOf(messages: readonly KafkaMessage[], record: BatchRecord): KafkaMessage {
   return messages.find((m) => m.offset === record.offset) as KafkaMessage;
+}
+
+/** The ids SPEC §11 has logs carry (never the payload). */
+function recordIds(record: BatchRecord): { eventId: string; correlationId: string | null } {
+  const meta = (record.value as { meta?: { correlationId?: string | null } }).meta;
+  return { eventId: record.eventId, correlationId: meta?.correlationId ?? null };
+}
+
+function ceId(message: KafkaMessage): string | undefined {
+  const header = message.headers?.ce_id;
+  const value = Array.isArray(header) ? header[0] : header;
+  return value === undefined ? undefined : value.toString();
+}
+
+/** The newest record time of a group's chunks (producer CreateTime, or the broker's LogAppendTime). */
+function newestTimestamp(parts: readonly { pending: readonly KafkaMessage[] }[]): number {
+  let newest = 0;
+  for (const { pending } of parts) for (const message of pending) newest = Math.max(newest, Number(message.timestamp));
+  return newest;
 }

@@ -10,6 +10,15 @@
  * A record that cannot be decoded is dead-lettered like any input (SPEC §8), and never stops the
  * table. `position()` is the offset vector read so far, to tell whether a partition's derived
  * state saw the table as it is now.
+ *
+ * `catchUp(at)` is the barrier between the table and the inputs: an order published right after
+ * its item must not be judged while the item is still in flight on the table's own consumer (SPEC
+ * §5 judges a version by the items known "at the time it is processed", and the item was produced
+ * first). It resolves once the table holds every record appended before `at` (the record time of
+ * the input about to be folded): it takes the table topics' end offsets now and waits until the
+ * feed has read up to them. One catch-up serves every caller whose time it covers, so under live
+ * traffic it costs one offsets request per batch, and nothing while inputs are older than the last
+ * catch-up (a replay, a backlog).
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
@@ -21,6 +30,9 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { toEvent, type Meta } from '../../processors/types';
 import { LatestTable } from './table';
+
+/** How long a batch waits for the tables to catch up before it is folded with them as they are. */
+const CATCH_UP_TIMEOUT_MS = 5_000;
 
 export interface TableFeedOptions {
   kafka: Kafka;
@@ -44,6 +56,8 @@ export interface TableFeed {
   isBootstrapped(): boolean;
   /** JSON of {kafkaTopic: {partition: next offset}} read so far. */
   position(): string;
+  /** Resolves once every table record appended before `at` (epoch ms) has been read; see the header. */
+  catchUp(at: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +73,8 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   const targets = new Map<string, bigint>();
   const admin = kafka.admin();
   await admin.connect();
+  // Everything appended before this was in the end offsets bootstrap reads to.
+  let caughtUpAsOf = Date.now();
   try {
     for (const kafkaTopic of logicalOf.keys()) {
       position.set(kafkaTopic, new Map());
@@ -66,8 +82,68 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
         if (BigInt(high) > 0n) targets.set(`${kafkaTopic}:${partition}`, BigInt(high));
       }
     }
-  } finally {
+  } catch (error) {
     await admin.disconnect();
+    throw error;
+  }
+  if (logicalOf.size === 0) await admin.disconnect();
+  const read = (kafkaTopic: string, partition: number) => position.get(kafkaTopic)?.get(partition) ?? 0n;
+
+  // catchUp(): the catch-up in flight (shared), and the callers waiting for the feed to read on.
+  let inFlight: { from: number; done: Promise<void> } | undefined;
+  const readers = new Set<() => void>();
+  let stopped = false;
+  async function catchUpOnce(): Promise<void> {
+    const from = Date.now();
+    let ends: { kafkaTopic: string; partition: number; high: bigint }[];
+    try {
+      ends = [];
+      for (const kafkaTopic of logicalOf.keys()) {
+        for (const { partition, high } of await admin.fetchTopicOffsets(kafkaTopic)) ends.push({ kafkaTopic, partition, high: BigInt(high) });
+      }
+    } catch (error) {
+      // The broker will answer the inputs' fetch no better: fold with the table as it is.
+      log.debug({ err: error }, 'could not read the table end offsets; folding with the table as read so far');
+      return;
+    }
+    const behind = () => !stopped && ends.some(({ kafkaTopic, partition, high }) => read(kafkaTopic, partition) < high);
+    if (behind()) {
+      let timer: NodeJS.Timeout | undefined;
+      const reached = await new Promise<boolean>((resolve) => {
+        const check = () => {
+          if (behind()) return;
+          readers.delete(check);
+          resolve(true);
+        };
+        readers.add(check);
+        timer = setTimeout(() => {
+          readers.delete(check);
+          resolve(false);
+        }, CATCH_UP_TIMEOUT_MS);
+      });
+      clearTimeout(timer);
+      if (!reached) {
+        log.warn({ tables: [...tables.keys()] }, `the global tables did not catch up within ${CATCH_UP_TIMEOUT_MS / 1000} s; folding with the table as read so far`);
+        return;
+      }
+    }
+    caughtUpAsOf = Math.max(caughtUpAsOf, from);
+  }
+  async function catchUp(at: number): Promise<void> {
+    // A record time ahead of this clock (another machine's) asks no more than "up to now".
+    const needed = Math.min(at, Date.now());
+    if (caughtUpAsOf >= needed) return;
+    // One that started at or after `needed` answers this caller too; an older one is let finish first.
+    if (inFlight && inFlight.from < needed) await inFlight.done;
+    if (caughtUpAsOf >= needed) return;
+    if (!inFlight) {
+      const from = Date.now();
+      const done = catchUpOnce().finally(() => {
+        if (inFlight?.done === done) inFlight = undefined;
+      });
+      inFlight = { from, done };
+    }
+    await inFlight.done;
   }
 
   let resolveBootstrap!: () => void;
@@ -105,6 +181,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
         }
         position.get(batch.topic)?.set(batch.partition, BigInt(message.offset) + 1n);
         if (value && table.upsert(value) && done) await options.onUpdate?.(topic, value);
+        for (const check of [...readers]) check();
         const target = `${batch.topic}:${batch.partition}`;
         if (targets.has(target) && BigInt(message.offset) + 1n >= (targets.get(target) as bigint)) {
           targets.delete(target);
@@ -122,6 +199,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
       tables,
       bootstrapped: () => bootstrap,
       isBootstrapped: () => done,
+      catchUp: (at) => (consumer ? catchUp(at) : Promise.resolve()),
       position() {
         const out: Record<string, Record<string, string>> = {};
         for (const [topic, partitions] of [...position].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -132,7 +210,9 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
       },
       stop: async () => {
         if (!consumer) return;
-        await consumer.disconnect();
+        stopped = true;
+        for (const check of [...readers]) check();
+        await Promise.all([consumer.disconnect(), admin.disconnect()]);
         // The group was this instance's alone: remove it rather than leave it for `lag` listings
         // (the broker would drop it after offsets.retention.check.interval.ms anyway).
         const cleanup = kafka.admin();

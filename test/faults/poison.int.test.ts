@@ -297,6 +297,11 @@ describe(`scenario 6 (${PROFILE}): poison records and a registry answering 503`,
       }
     }
     expect(runtimeWarnings(child).filter((m) => m !== 'record dead-lettered'), 'warnings other than dead letters and registry retries').toEqual([]);
+    // SPEC §11: the log names each one by topic, partition and offset (no payload can: none decodes).
+    for (const poison of poisons) {
+      const line = child.lines.find((l) => l.msg === 'record dead-lettered' && l.topic === names.topic(poison.topic) && l.partition === poison.partition && l.offset === poison.offset);
+      expect(line, `${poison.name}: a log line names the dead letter`).toMatchObject({ processor: PROCESSOR_OF[poison.topic], code: poison.code });
+    }
 
     const report = await check({ stack, deployment: deployed, label: `[scenario 6 ${PROFILE}]`, records: load.records, redisUrl });
     console.info(`  (${poisons.length} poison records, ${evolved.length} records of new schema versions held back while the registry answered 503: ${TOPICS.map((t) => `${t} id asked ${askedFor(versions.get(t)!.id)} times`).join(', ')}; ${retries} batch retries)`);
