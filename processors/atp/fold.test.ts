@@ -112,6 +112,17 @@ describe('grace period (SPEC §5)', () => {
     expect(run([adjust('A', 'W1', 1, at(0)), count('A', 'W1', 50, at(30 * 60)), adjust('A', 'W1', 7, at(60))])).toMatchObject({ late: 1, row: { onHand: 57 } });
   });
 
+  it('late events keep their arrival order: a late count covers the late movements before it, not those after', () => {
+    const base = [adjust('A', 'W1', 2, at(30 * 60))];
+    // +5 late, then a late count of 100: the count came after the movement.
+    expect(run([...base, adjust('A', 'W1', 5, at(60)), count('A', 'W1', 100, at(120))])).toMatchObject({ late: 2, row: { onHand: 100 } });
+    // A late count, then +5 late: the movement came after the count.
+    expect(run([...base, count('A', 'W1', 100, at(120)), adjust('A', 'W1', 5, at(60))])).toMatchObject({ late: 2, row: { onHand: 105 } });
+    // Many late events in a row, then an on-time one: all still in arrival order, the on-time one after.
+    const many = Array.from({ length: 50 }, (_, i) => adjust('A', 'W1', 1, at(i)));
+    expect(run([...base, ...many, count('A', 'W1', 10, at(100)), adjust('A', 'W1', 3, at(30 * 60 + 1))])).toMatchObject({ late: 51, row: { onHand: 13 } });
+  });
+
   it('a late movement, then a count in grace but older than its arrival: the count does not undo it', () => {
     // Newest event 30 h; the +5 (at 1 h) arrives beyond grace, as of 30 h; a count at 20 h (in grace) then
     // says 100 at 20 h: on hand = 100 + what came after 20 h = the +2 at 30 h and the late +5.

@@ -73,6 +73,8 @@ export interface AtpState {
   asOf: number | null;
   /** JSON of the last atp.changed sent. */
   lastSent: string | null;
+  /** The effective time given to the last event applied as of its arrival (beyond grace); absent: none yet. */
+  lateAt?: number;
 }
 
 export interface AtpRow {
@@ -179,14 +181,27 @@ function advance(state: AtpState, t: number, graceMs: number): void {
 }
 
 /**
+ * The time an event beyond grace is applied at (SPEC §5 "as of its arrival"): just after the
+ * newest event seen at the row and after the previous late one, so late events keep their arrival
+ * order among themselves (a late count covers the late movements before it, not those after).
+ * Steps of 1/1024 ms are exact in a double at epoch-millis magnitudes and stay below the next
+ * millisecond for a thousand late events in a row.
+ */
+function arrivalTime(state: AtpState): number {
+  const at = Math.max(state.watermark as number, state.lateAt ?? Number.NEGATIVE_INFINITY) + LATE_STEP_MS;
+  state.lateAt = at;
+  return at;
+}
+
+const LATE_STEP_MS = 1 / 1024;
+
+/**
  * Applies a movement in event time; true if it arrived later than the grace period. A late one is
- * applied as of its arrival (SPEC §5): as if it happened just after the newest event seen at the
- * row, so it adds to on hand even when the latest count's time is after its own (half a
- * millisecond past the watermark: after every count seen so far, before any later event).
+ * applied as of its arrival, so it adds to on hand even when the latest count's time is after its own.
  */
 function applyMovement(state: AtpState, t: number, delta: number, graceMs: number): boolean {
   const late = state.settledBefore !== null && t < state.settledBefore;
-  insertRecent(state, late ? (state.watermark as number) + 0.5 : t, delta);
+  insertRecent(state, late ? arrivalTime(state) : t, delta);
   if (!late) advance(state, t, graceMs);
   return late;
 }
@@ -205,8 +220,8 @@ function applyCount(state: AtpState, counted: StockCounted, graceMs: number): bo
   const late = state.settledBefore !== null && occurredAt < state.settledBefore;
   if (state.count && !isLaterCount({ eventId, occurredAt }, state.count)) return late;
   if (late) {
-    // As of its arrival: everything seen so far is taken to be inside the count.
-    state.count = { eventId, occurredAt, at: state.watermark as number, qty: counted.countedQuantity };
+    // As of its arrival: everything seen so far, earlier late movements included, is inside the count.
+    state.count = { eventId, occurredAt, at: arrivalTime(state), qty: counted.countedQuantity };
   } else {
     state.count = { eventId, occurredAt, at: occurredAt, qty: counted.countedQuantity };
     advance(state, occurredAt, graceMs);
