@@ -71,7 +71,8 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   }
   const position = new Map<string, Map<number, bigint>>();
   const targets = new Map<string, bigint>();
-  const admin = kafka.admin();
+  // Few, quick retries: a catch-up that cannot ask gives up rather than hold a batch past the session timeout.
+  const admin = kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
   await admin.connect();
   // Everything appended before this was in the end offsets bootstrap reads to.
   let caughtUpAsOf = Date.now();
@@ -93,6 +94,10 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   let inFlight: { from: number; done: Promise<void> } | undefined;
   const readers = new Set<() => void>();
   let stopped = false;
+  // Set when a catch-up gave up: the feed is not reading (its consumer restarting, the broker
+  // away). Until its position moves again, batches are folded with the table as it is.
+  let stalledAt: string | undefined;
+  const positionKey = () => JSON.stringify([...position].map(([topic, partitions]) => [topic, [...partitions]]), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   async function catchUpOnce(): Promise<void> {
     const from = Date.now();
     let ends: { kafkaTopic: string; partition: number; high: bigint }[];
@@ -123,19 +128,25 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
       });
       clearTimeout(timer);
       if (!reached) {
-        log.warn({ tables: [...tables.keys()] }, `the global tables did not catch up within ${CATCH_UP_TIMEOUT_MS / 1000} s; folding with the table as read so far`);
+        stalledAt = positionKey();
+        log.warn({ tables: [...tables.keys()] }, `the global tables did not catch up within ${CATCH_UP_TIMEOUT_MS / 1000} s; folding with the table as read so far until they read on`);
         return;
       }
     }
+    stalledAt = undefined;
     caughtUpAsOf = Math.max(caughtUpAsOf, from);
   }
   async function catchUp(at: number): Promise<void> {
     // A record time ahead of this clock (another machine's) asks no more than "up to now".
     const needed = Math.min(at, Date.now());
     if (caughtUpAsOf >= needed) return;
+    if (stalledAt !== undefined) {
+      if (stalledAt === positionKey()) return;
+      stalledAt = undefined; // it reads again: worth waiting for
+    }
     // One that started at or after `needed` answers this caller too; an older one is let finish first.
     if (inFlight && inFlight.from < needed) await inFlight.done;
-    if (caughtUpAsOf >= needed) return;
+    if (caughtUpAsOf >= needed || stalledAt !== undefined) return;
     if (!inFlight) {
       const from = Date.now();
       const done = catchUpOnce().finally(() => {
@@ -160,39 +171,48 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   if (logicalOf.size === 0) return feed(undefined);
   const tableGroup = `${options.group}.table.${randomUUID().slice(0, 8)}`;
   const consumer: Consumer = kafka.consumer({ groupId: tableGroup, allowAutoTopicCreation: false, maxWaitTimeInMs: 1_000 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...logicalOf.keys()], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch, heartbeat }) => {
-      const topic = logicalOf.get(batch.topic) as string;
-      const table = tables.get(topic) as LatestTable<{ meta: Meta }>;
-      const deadLetters = [];
-      for (const message of batch.messages) {
-        let value: { meta: Meta } | undefined;
-        try {
-          value = toEvent(topic, (await options.decoder.decode(message.value, batch.topic)).value) as { meta: Meta };
-        } catch (error) {
-          const verdict = classifyForDeadLetter(error);
-          if ('retry' in verdict) throw error;
-          deadLetters.push(toDeadLetterMessage(deadLetterOf({ topic: batch.topic, partition: batch.partition, message }, error, processor, verdict.code)));
-          options.metrics.deadLetters.inc({ processor, topic, code: verdict.code });
-          log.warn({ processor, topic: batch.topic, partition: batch.partition, offset: message.offset, code: verdict.code }, 'table record dead-lettered');
-        }
-        position.get(batch.topic)?.set(batch.partition, BigInt(message.offset) + 1n);
-        if (value && table.upsert(value) && done) await options.onUpdate?.(topic, value);
-        for (const check of [...readers]) check();
-        const target = `${batch.topic}:${batch.partition}`;
-        if (targets.has(target) && BigInt(message.offset) + 1n >= (targets.get(target) as bigint)) {
-          targets.delete(target);
-          checkDone();
-        }
-      }
-      if (deadLetters.length > 0) await options.producer.send([{ topic: deadLetterTopic(batch.topic), messages: deadLetters }]);
-      await heartbeat();
-    },
-  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...logicalOf.keys()], fromBeginning: true });
+    await run(consumer);
+  } catch (error) {
+    await Promise.all([consumer.disconnect(), admin.disconnect()]).catch(() => undefined);
+    throw error;
+  }
   return feed(consumer);
+
+  function run(consumer: Consumer): Promise<void> {
+    return consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, heartbeat }) => {
+        const topic = logicalOf.get(batch.topic) as string;
+        const table = tables.get(topic) as LatestTable<{ meta: Meta }>;
+        const deadLetters = [];
+        for (const message of batch.messages) {
+          let value: { meta: Meta } | undefined;
+          try {
+            value = toEvent(topic, (await options.decoder.decode(message.value, batch.topic)).value) as { meta: Meta };
+          } catch (error) {
+            const verdict = classifyForDeadLetter(error);
+            if ('retry' in verdict) throw error;
+            deadLetters.push(toDeadLetterMessage(deadLetterOf({ topic: batch.topic, partition: batch.partition, message }, error, processor, verdict.code)));
+            options.metrics.deadLetters.inc({ processor, topic, code: verdict.code });
+            log.warn({ processor, topic: batch.topic, partition: batch.partition, offset: message.offset, code: verdict.code }, 'table record dead-lettered');
+          }
+          position.get(batch.topic)?.set(batch.partition, BigInt(message.offset) + 1n);
+          if (value && table.upsert(value) && done) await options.onUpdate?.(topic, value);
+          for (const check of [...readers]) check();
+          const target = `${batch.topic}:${batch.partition}`;
+          if (targets.has(target) && BigInt(message.offset) + 1n >= (targets.get(target) as bigint)) {
+            targets.delete(target);
+            checkDone();
+          }
+        }
+        if (deadLetters.length > 0) await options.producer.send([{ topic: deadLetterTopic(batch.topic), messages: deadLetters }]);
+        await heartbeat();
+      },
+    });
+  }
 
   function feed(consumer: Consumer | undefined): TableFeed {
     return {
