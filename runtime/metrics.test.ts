@@ -14,5 +14,12 @@ describe('consumer lag metrics', () => {
     expect(text).toContain('kafka_consumergroup_lag{consumergroup="tributary.atp",topic="stock.adjusted",partition="1"} 5');
     expect(text).toContain('kafka_consumergroup_lag_sum{consumergroup="tributary.atp",topic="stock.adjusted"} 7');
     expect(text).toContain('kafka_consumergroup_lag_sum{consumergroup="tributary.atp",topic="orders.movements"} 0');
+
+    // A rebalance took partition 0 of stock.adjusted and all of orders.movements elsewhere.
+    metrics.keepLagOf({ processor: 'atp', group: 'tributary.atp' }, { 'stock.adjusted': [1, 2] });
+    const after = await metrics.registry.metrics();
+    expect(after).toContain('kafka_consumergroup_lag_sum{consumergroup="tributary.atp",topic="stock.adjusted"} 5');
+    expect(after).not.toContain('partition="0"');
+    expect(after).not.toContain('orders.movements');
   });
 });

@@ -35,6 +35,8 @@ export interface Metrics {
   noteApplied(processor: string, occurredAt: number): void;
   /** A partition's lag in records, under both names, and in the group's per-topic sum. */
   noteLag(at: { processor: string; group: string; topic: string; partition: number }, lag: number): void;
+  /** After a rebalance: forgets the lag of partitions this instance no longer owns (their new owner reports it). */
+  keepLagOf(at: { processor: string; group: string }, assignment: Readonly<Record<string, readonly number[]>>): void;
 }
 
 // Processing is milliseconds per batch normally; rebuild batches and stalls reach seconds.
@@ -108,6 +110,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       let partitions = topics.get(topic);
       if (!partitions) topics.set(topic, (partitions = new Map()));
       partitions.set(partition, lag);
+    },
+    keepLagOf({ processor, group }, assignment) {
+      const topics = lagByPartition.get(group);
+      if (!topics) return;
+      for (const [topic, partitions] of topics) {
+        const owned = new Set(assignment[topic] ?? []);
+        for (const partition of [...partitions.keys()]) {
+          if (owned.has(partition)) continue;
+          partitions.delete(partition);
+          metrics.consumerLag.remove({ processor, topic, partition: String(partition) });
+          metrics.groupLag.remove({ consumergroup: group, topic, partition: String(partition) });
+          metrics.groupLagSeconds.remove({ consumergroup: group, topic, partition: String(partition) });
+        }
+        if (partitions.size === 0) {
+          topics.delete(topic);
+          metrics.groupLagSum.remove({ consumergroup: group, topic });
+        }
+      }
     },
   };
   return metrics;

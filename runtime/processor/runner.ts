@@ -261,6 +261,7 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     for (const topic of kafkaInputs) for (const p of payload.memberAssignment[topic] ?? []) owned.add(p);
     assigned = [...owned].sort((a, b) => a - b);
     joined = true;
+    metrics.keepLagOf({ processor: name, group }, payload.memberAssignment);
     log.info({ partitions: assigned }, 'partitions assigned');
     // Open (and stamp or rebuild) every owned partition now, so idle ones are servable too.
     for (const p of assigned) void withPartition(p, () => ensureOpen(p)).catch((error) => partitionFailed(p, error));

@@ -175,6 +175,7 @@ export async function startSink(options: HttpSinkOptions): Promise<RunningSink> 
       paused.clear();
       assigned = [...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
       joined = true;
+      metrics.keepLagOf({ processor: name, group }, payload.memberAssignment);
       log.info({ partitions: assigned }, 'partitions assigned');
       syncPause(true);
     });
