@@ -282,7 +282,13 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     eachBatch: (payload) => handleBatch(payload),
   });
   const commitTimer = setInterval(() => {
-    if (batchesInFlight === 0 && !stopping && commitResolved) void commitResolved().catch((error) => log.warn({ err: error }, 'could not commit offsets (a hint only); retrying'));
+    if (batchesInFlight === 0 && !stopping && commitResolved) {
+      void commitResolved().catch((error) => {
+        // The group is rebalancing (an instance joins or leaves): the next commit after it goes through.
+        const level = REBALANCING.has(brokerErrorType(error) ?? '') ? 'debug' : 'warn';
+        log[level]({ err: error }, 'could not commit offsets (a hint only); retrying');
+      });
+    }
   }, COMMIT_INTERVAL_MS);
   commitTimer.unref();
 
@@ -1025,3 +1031,6 @@ function newestTimestamp(parts: readonly { pending: readonly KafkaMessage[] }[])
   for (const { pending } of parts) for (const message of pending) newest = Math.max(newest, Number(message.timestamp));
   return newest;
 }
+
+/** Broker answers to a commit that mean "the group is rebalancing", not a fault. */
+const REBALANCING = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE']);
