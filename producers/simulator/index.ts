@@ -15,7 +15,7 @@ import type { SimEvent } from './events';
 import { resolveOptions, type SimulateOptions } from './options';
 
 export { SimulationRun, type SimulationState } from './scenario';
-export { resolveOptions, DEFAULT_START_AT, type SimulateOptions, type ResolvedOptions } from './options';
+export { resolveOptions, scaledToEvents, DEFAULT_START_AT, type SimulateOptions, type ResolvedOptions } from './options';
 export { SOURCE_TOPICS, keyOf, stockKey, type SimEvent, type SourceTopic, type EventValue, type EventValues } from './events';
 export { simulateToDir, simulateToFile, type SimulationSummary } from './ndjson-out';
 export { paced } from './pace';

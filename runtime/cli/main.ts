@@ -33,7 +33,7 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? '0.1.0')
     // commander's own usage errors read like every other error: one `tributary: TRB_USAGE:` line,
     // the pointer to --help on the same line (SPEC §9: errors are one line).
-    .configureOutput({ outputError: (text, write) => write(`${text.replace(/^error: /, 'tributary: TRB_USAGE: ').trimEnd().replace(/\.$/, '')} (see --help)\n`) })
+    .configureOutput({ outputError: (text, write) => write(`${text.replace(/^error: /, 'tributary: TRB_USAGE: ').trimEnd().replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')} (see --help)\n`) })
     .exitOverride();
   registerDev(program);
   registerTopology(program);

@@ -84,10 +84,12 @@ describe('tributary simulate', () => {
     const result = await tributary(['simulate', '--rate', '50', '--duration', '2', '--seed', '4', '--topic-prefix', prefix, '--format', 'json']);
     const elapsed = (Date.now() - started) / 1000;
     expect(result.code, result.stderr).toBe(0);
-    const summary = JSON.parse(result.stdout) as { events: number };
+    const summary = JSON.parse(result.stdout) as { events: number; perTopic: Record<string, number> };
     // About 50 × 2; the pacer may release a first burst, and a slow start costs a few.
     expect(summary.events).toBeGreaterThan(30);
     expect(summary.events).toBeLessThanOrEqual(110);
+    // A world sized for those ~100 events: orders among them, not only the item master.
+    expect(summary.perTopic['order.created']).toBeGreaterThan(0);
     expect(elapsed).toBeGreaterThanOrEqual(2);
   });
 });

@@ -19,8 +19,11 @@ import { Option, type Command } from 'commander';
 import { table as textTable } from '../table';
 import { createPublisher, type PublishRecord } from '../../../producers/sdk/publisher';
 import { stderrProgress } from '../../../producers/sdk/progress';
-import { paced, resolveOptions, simulate, simulateToDir, simulateToFile, SOURCE_TOPICS, type SimulateOptions, type SimEvent } from '../../../producers/simulator';
+import { paced, resolveOptions, scaledToEvents, simulate, simulateToDir, simulateToFile, SOURCE_TOPICS, type SimulateOptions, type SimEvent } from '../../../producers/simulator';
 import { UsageError } from '../../errors';
+
+/** setTimeout's limit (2^31 − 1 ms); a longer timer fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 interface SimulateCliOptions {
   rate?: string;
@@ -97,9 +100,11 @@ async function simulateCommand(options: SimulateCliOptions): Promise<void> {
     return;
   }
 
-  // Publishing, --duration is wall-clock: the simulation runs on and publishing stops at the deadline.
+  // Publishing, --duration is wall-clock: the simulation runs on and publishing stops at the deadline
+  // (paced, the world is sized for the rate × duration events it will hold).
   const { duration, ...endless } = simulation;
-  const events = simulate(duration === undefined ? simulation : endless);
+  if (duration !== undefined && duration * 1000 > MAX_TIMER_MS) throw new UsageError(`--duration ${duration} is more than 24 days: leave it out to publish until Ctrl-C`);
+  const events = simulate(duration === undefined ? simulation : { ...(rate === undefined ? {} : scaledToEvents(rate * duration)), ...endless });
   const publisher = createPublisher({ topicPrefix: options.topicPrefix, clientId: 'tributary-simulate' });
   const perTopic = Object.fromEntries(SOURCE_TOPICS.map((t) => [t, 0])) as Record<string, number>;
   const stop = new AbortController();
