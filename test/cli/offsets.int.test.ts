@@ -19,7 +19,9 @@ const TOPIC = `${PREFIX}reset.input`;
 const ORDERS_INPUT = `${PREFIX}order.created`;
 const GROUP = `${PREFIX}analysts`;
 /** Record i of partition p has the timestamp BASE + i seconds; 8 records on each of 2 partitions. */
-const BASE = Date.UTC(2026, 10, 20, 10, 0, 0);
+// An hour ago, whole seconds: record times older than the broker's 7-day retention get their
+// segment deleted at the next retention check, which made this file fail now and then.
+const BASE = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 const PER_PARTITION = 8;
 /** Records 5, 6, 7 of each partition are at or after this time. */
 const CUT = new Date(BASE + 4_500).toISOString();
