@@ -11,6 +11,8 @@
  *   rate limit: 300 queued commands at 50 req/s take >= (300 - burst)/50 s and no 1 s window at
  *     the receiver holds more than rate + burst
  *   coalescing: UpdateAvailability at most once per window per key, the last value always sent
+ *   a receiver answering 500 to everything: every command dead-lettered after maxRetryMs, the
+ *     circuit having opened on the way (its waits count)
  *   receiver down for two minutes (the issue's figure; 10 s inside npm test, TRIBUTARY_SINK_OUTAGE_MS sets it): the circuit
  *     opens, nothing is lost or dead-lettered while the outage is shorter than maxRetryMs,
  *     delivery resumes by itself, the backlog drains no faster than the rate
@@ -477,6 +479,38 @@ describe('HTTP sink', () => {
     expect(Math.max(...drain) - Math.min(...drain)).toBeGreaterThanOrEqual(((during.length - burst) / rate) * 1000 - 100);
     await waitCommitted(names, names.group(group), 'erp.commands');
     console.info(`outage test: down ${OUTAGE_MS} ms, first request ${resumedAfter} ms after the receiver came back, drained ${drain.length} requests in ${Math.max(...drain) - Math.min(...drain)} ms`);
+  });
+
+  it('a receiver answering 500 to everything: each command is dead-lettered once maxRetryMs has passed, circuit open or not', async () => {
+    const { names, encoder } = await deployment('always-500', 2);
+    const target = await receiver({ name: 'erp', failure: { errorRate: 1 } });
+    const records = orderCommands(3, 0, 'x'); // per order: Create, then Cancel
+    await publish(encoder, names, records);
+    const maxRetryMs = 2_000;
+    const { running, metrics } = await sink(names, spec({ url: target.url, maxRetryMs, group: uniqueName('always-500') }), {
+      tuning: { circuit: { cooldownMs: 200, maxCooldownMs: 400 } },
+    });
+    let sawOpen = false;
+    const dead = await (async () => {
+      await waitFor(
+        async () => {
+          sawOpen ||= running.circuit() !== 'closed';
+          return (await recordCount(`${names.topic('erp.commands')}.dlq`)) >= records.length;
+        },
+        { timeoutMs: 60_000, intervalMs: 50, what: 'every command dead-lettered' },
+      );
+      return readTopic(`${names.topic('erp.commands')}.dlq`, records.length);
+    })();
+    expect(sawOpen, 'the circuit opened on the way').toBe(true);
+    expect(target.applied()).toEqual([]);
+    const headers = (m: KafkaMessage) => Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    expect(dead.map((m) => headers(m)[DLQ_HEADERS.code])).toEqual(records.map(() => 'TRB_SINK_UNAVAILABLE'));
+    // Each was given up only after failing for maxRetryMs: its attempts span at least that.
+    for (const record of records) {
+      const times = target.attempts().filter((a) => a.commandId === record.value.commandId).map((a) => a.at);
+      expect(Math.max(...times) - Math.min(...times), record.value.commandId).toBeGreaterThanOrEqual(maxRetryMs - 50);
+    }
+    expect(await metric(metrics, 'tributary_sink_deliveries_total', { sink: 'erp', outcome: 'dead_lettered' })).toBe(records.length);
   });
 
   it('a second instance joins mid-backlog (rebalance), then the first stops: nothing lost, once in effect, in order', async () => {
