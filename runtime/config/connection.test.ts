@@ -45,3 +45,15 @@ describe('resolveRegistryUrl', () => {
     expect(() => resolveRegistryUrl({ SCHEMA_REGISTRY_URL: 'ftp://registry' })).toThrow(/must use http: or https:/);
   });
 });
+
+describe('a command that does not use Redis', () => {
+  it('needs only KAFKA_BROKERS and SCHEMA_REGISTRY_URL, no REDIS_URL or local stack', () => {
+    const home = mkdtempSync(join(tmpdir(), 'tributary-connection-noredis-'));
+    const env = { KAFKA_BROKERS: 'kafka:9092', SCHEMA_REGISTRY_URL: 'http://registry:8081', TRIBUTARY_HOME: home };
+    expect(resolveConnection(env, { redis: false })).toMatchObject({ brokers: ['kafka:9092'], registryUrl: 'http://registry:8081', redisUrl: '' });
+    // A command that does use Redis still asks for it.
+    expect(() => resolveConnection(env)).toThrow(/REDIS_URL not set/);
+    // Without Kafka's address it still needs the stack, and names only what it lacks.
+    expect(() => resolveConnection({ SCHEMA_REGISTRY_URL: 'http://registry:8081', TRIBUTARY_HOME: home }, { redis: false })).toThrow(/and KAFKA_BROKERS not set/);
+  });
+});

@@ -54,16 +54,22 @@ function parseUrl(name: string, value: string, protocols: string[]): string {
  */
 export function resolveRegistryUrl(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SCHEMA_REGISTRY_URL) return parseUrl('SCHEMA_REGISTRY_URL', env.SCHEMA_REGISTRY_URL, ['http:', 'https:']);
-  return resolveConnection(env).registryUrl;
+  return resolveConnection(env, { redis: false }).registryUrl;
 }
 
-export function resolveConnection(env: NodeJS.ProcessEnv = process.env): Connection {
-  const needStack = !env.KAFKA_BROKERS || !env.SCHEMA_REGISTRY_URL || !env.REDIS_URL;
+/**
+ * The addresses a command uses: from env, else from the local stack's record. A command that
+ * never touches Redis (consume, lag, offsets, topology, dlq, schemas) passes `redis: false` and
+ * then needs only KAFKA_BROKERS and SCHEMA_REGISTRY_URL (its `redisUrl` is then '' unless known).
+ */
+export function resolveConnection(env: NodeJS.ProcessEnv = process.env, uses: { redis?: boolean } = {}): Connection {
+  const needed = uses.redis === false ? ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL'] : ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REDIS_URL'];
+  const needStack = needed.some((name) => !env[name]);
   let stack: StackRecord | undefined;
+  if (needStack || !env.REDIS_URL) stack = readStackRecord(tributaryHome(env));
   if (needStack) {
-    stack = readStackRecord(tributaryHome(env));
     if (!stack) {
-      const missing = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REDIS_URL'].filter((n) => !env[n]);
+      const missing = needed.filter((n) => !env[n]);
       throw new TributaryError(
         'TRB_STACK_NOT_RUNNING',
         `no local stack under ${tributaryHome(env)} and ${missing.join(', ')} not set: run \`tributary dev up\` or set them`,
@@ -75,7 +81,7 @@ export function resolveConnection(env: NodeJS.ProcessEnv = process.env): Connect
     registryUrl: env.SCHEMA_REGISTRY_URL
       ? parseUrl('SCHEMA_REGISTRY_URL', env.SCHEMA_REGISTRY_URL, ['http:', 'https:'])
       : stack!.registry.url,
-    redisUrl: env.REDIS_URL ? parseUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : stack!.redis.url,
+    redisUrl: env.REDIS_URL ? parseUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : (stack?.redis.url ?? ''),
     origin: {
       kafka: env.KAFKA_BROKERS ? 'env' : 'stack',
       registry: env.SCHEMA_REGISTRY_URL ? 'env' : 'stack',

@@ -96,7 +96,7 @@ export interface ReadContext {
 export function readContext(flags: Pick<ReadFlags, 'file' | 'topicPrefix'>, clientId: string): ReadContext {
   const names = namingFromEnv(process.env, flags.topicPrefix);
   const topology = prefixTopology(loadTopologyOrThrow(flags.file), names);
-  const connection = resolveConnection();
+  const connection = resolveConnection(process.env, { redis: false });
   const kafka = createKafka(connection.brokers, clientId, {}, { security: connection.security });
   const decoder = createDecoder({ registryUrl: connection.registryUrl, catalogueTopic: (t) => names.logical(t) });
   return { names, topology, connection, kafka, decoder };

@@ -106,7 +106,7 @@ export function register(program: Command): void {
     .addOption(topicPrefixOption())
     .action(async (flags: LagFlags) => {
       const topology = prefixTopology(loadTopologyOrThrow(flags.file), namingFromEnv(process.env, flags.topicPrefix));
-      const connection = resolveConnection();
+      const connection = resolveConnection(process.env, { redis: false });
       const admin = createKafka(connection.brokers, 'tributary-lag', {}, { security: connection.security }).admin();
       await admin.connect();
       try {

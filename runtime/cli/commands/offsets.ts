@@ -87,7 +87,7 @@ async function resetOffsets(flags: ResetCliFlags): Promise<void> {
   const names = namingFromEnv(process.env, flags.topicPrefix);
   const topology = prefixTopology(loadTopologyOrThrow(flags.file), names);
   const { group, component } = resolveGroup(flags.group, topology);
-  const connection = resolveConnection();
+  const connection = resolveConnection(process.env, { redis: false });
   const admin = createKafka(connection.brokers, 'tributary-offsets', {}, { security: connection.security }).admin();
   await admin.connect();
   try {

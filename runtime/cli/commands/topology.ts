@@ -52,7 +52,7 @@ export function register(program: Command): void {
       const loaded = loadOrReport(options.file);
       if (!loaded) return;
       const valid = prefixTopology(loaded, namingFromEnv(process.env, options.topicPrefix));
-      const connection = resolveConnection();
+      const connection = resolveConnection(process.env, { redis: false });
       const print = (plan: Plan) => {
         if (options.format === 'json') process.stdout.write(renderPlanJson(plan));
         else process.stdout.write(renderPlanTable(plan));
