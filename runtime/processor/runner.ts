@@ -55,7 +55,7 @@ import { brokerErrorType, isTransient, untilAvailable } from '../kafka/transient
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { CATCHUP_FIELD, EPOCH_FIELD, epochKey, GEN_FIELD, topicsOf } from '../redis/keys';
-import { createStateStore, newEpoch, storeSettled, type StateStore, type ViewWrite } from '../redis/state-store';
+import { createStateStore, DEFAULT_RETENTION_MS, newEpoch, storeSettled, type StateStore, type ViewWrite } from '../redis/state-store';
 import type { Catalogue } from '../schemas/catalogue';
 import { toEvent } from '../../processors/types';
 import { foldBatch, type BatchRecord } from './batch';
@@ -188,7 +188,9 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
   const stateRedis = redis.duplicate();
   // A duplicate has no listeners: without one, ioredis prints "Unhandled error event" while Redis is down.
   stateRedis.on('error', (error) => log.debug({ err: error }, 'redis connection error'));
-  const store = createStateStore<unknown>({ redis: stateRedis, processor: naming.store(name) });
+  // SPEC §5: a repeated eventId is recognised at least as long as the grace period, when a setting makes it longer than the default.
+  const graceMs = typeof options.settings.graceMs === 'number' && Number.isFinite(options.settings.graceMs) ? options.settings.graceMs : 0;
+  const store = createStateStore<unknown>({ redis: stateRedis, processor: naming.store(name), retentionMs: Math.max(DEFAULT_RETENTION_MS, graceMs) });
   const inputs = declaration.inputs as readonly string[];
   const kafkaInputs = inputs.map((t) => naming.topic(t));
   const logicalOf = new Map(inputs.map((t) => [naming.topic(t), t]));
