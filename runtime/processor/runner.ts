@@ -461,8 +461,24 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
     } finally {
       batchesInFlight--;
       // Stopping (SIGTERM, SPEC §12): what was applied is committed before kafkajs leaves the group.
-      if (!isRunning()) await commitOffsetsIfNecessary(uncommittedOffsets()).catch((error) => log.warn({ err: error }, 'could not commit offsets on stop'));
+      if (!isRunning()) await commitOffsetsIfNecessary(appliedOffsets()).catch((error) => log.warn({ err: error }, 'could not commit offsets on stop'));
     }
+  }
+
+  /**
+   * One past what Redis says each owned partition applied, per input: what a stop commits. Not
+   * kafkajs' resolved offsets: a chunk can be applied with another topic's chunk of its partition
+   * (processGroup) while its own batch ends unresolved, stale or cut by the stop.
+   */
+  function appliedOffsets(): { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] } {
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const [partition, part] of open) {
+      for (const [topic, offset] of Object.entries(part.watermarks)) {
+        const kafkaTopic = naming.topic(topic);
+        (byTopic.get(kafkaTopic) ?? byTopic.set(kafkaTopic, []).get(kafkaTopic) as { partition: number; offset: string }[]).push({ partition, offset: (BigInt(offset) + 1n).toString() });
+      }
+    }
+    return { topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
   }
 
   async function consumeBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -960,7 +976,8 @@ export async function startProcessor(options: RunnerOptions): Promise<RunningPro
       clearInterval(epochWatch);
       clearInterval(commitTimer);
       // Batches in flight commit as they end (handleBatch); an idle consumer commits here.
-      if (batchesInFlight === 0 && commitResolved) await commitResolved().catch((error) => log.warn({ err: error }, 'could not commit offsets on stop'));
+      const applied = appliedOffsets().topics.flatMap(({ topic, partitions }) => partitions.map((at) => ({ topic, ...at })));
+      if (batchesInFlight === 0 && joined && applied.length > 0) await consumer.commitOffsets(applied).catch((error) => log.warn({ err: error }, 'could not commit offsets on stop'));
       await Promise.all([consumer.disconnect(), feed.stop()]);
       await Promise.allSettled([...locks.values()]);
       await Promise.allSettled([...lines.values()].map((line) => line.tail));
