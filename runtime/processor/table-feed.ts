@@ -97,7 +97,6 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
   // Set when a catch-up gave up: the feed is not reading (its consumer restarting, the broker
   // away). Until its position moves again, batches are folded with the table as it is.
   let stalledAt: string | undefined;
-  const positionKey = () => JSON.stringify([...position].map(([topic, partitions]) => [topic, [...partitions]]), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   async function catchUpOnce(): Promise<void> {
     const from = Date.now();
     let ends: { kafkaTopic: string; partition: number; high: bigint }[];
@@ -128,7 +127,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
       });
       clearTimeout(timer);
       if (!reached) {
-        stalledAt = positionKey();
+        stalledAt = positionJson();
         log.warn({ tables: [...tables.keys()] }, `the global tables did not catch up within ${CATCH_UP_TIMEOUT_MS / 1000} s; folding with the table as read so far until they read on`);
         return;
       }
@@ -141,7 +140,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
     const needed = Math.min(at, Date.now());
     if (caughtUpAsOf >= needed) return;
     if (stalledAt !== undefined) {
-      if (stalledAt === positionKey()) return;
+      if (stalledAt === positionJson()) return;
       stalledAt = undefined; // it reads again: worth waiting for
     }
     // One that started at or after `needed` answers this caller too; an older one is let finish first.
@@ -155,6 +154,16 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
       inFlight = { from, done };
     }
     await inFlight.done;
+  }
+
+  /** The offsets read so far, as JSON {kafkaTopic: {partition: next offset}}, sorted. */
+  function positionJson(): string {
+    const out: Record<string, Record<string, string>> = {};
+    for (const [topic, partitions] of [...position].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      out[topic] = {};
+      for (const [partition, offset] of [...partitions].sort(([a], [b]) => a - b)) out[topic][partition] = offset.toString();
+    }
+    return JSON.stringify(out);
   }
 
   let resolveBootstrap!: () => void;
@@ -220,14 +229,7 @@ export async function startTableFeed(options: TableFeedOptions): Promise<TableFe
       bootstrapped: () => bootstrap,
       isBootstrapped: () => done,
       catchUp: (at) => (consumer ? catchUp(at) : Promise.resolve()),
-      position() {
-        const out: Record<string, Record<string, string>> = {};
-        for (const [topic, partitions] of [...position].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          out[topic] = {};
-          for (const [partition, offset] of [...partitions].sort(([a], [b]) => a - b)) out[topic][partition] = offset.toString();
-        }
-        return JSON.stringify(out);
-      },
+      position: positionJson,
       stop: async () => {
         if (!consumer) return;
         stopped = true;
